@@ -1,0 +1,51 @@
+# Quick start: `make run` (serve the demo) and `make test` (the whole suite).
+VENV    := .venv
+BIN     := $(VENV)/bin
+PYTHON  ?= python3
+STAMP   := $(VENV)/.install-stamp
+VENDOR  := static/vendor
+FLASK   := $(BIN)/flask --app portal
+DEMO    := portal/directory/demo.json
+
+.PHONY: install run test bench translations compile-translations clean
+
+install: $(STAMP) $(VENDOR)/.stamp compile-translations
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# htmx and Pico CSS come from the npm registry, pinned by package-lock.json; never committed.
+$(VENDOR)/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
+	touch $@
+
+compile-translations: $(STAMP)
+	$(BIN)/pybabel compile -d translations
+
+# Re-extract the strings and merge them into the French catalog (then translate the new ones).
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) directory import $(DEMO)
+	@$(FLASK) directory logins $(DEMO)
+	@echo "Serving on http://127.0.0.1:5000"
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/pytest
+
+# A million claims on PostgreSQL (BENCH_DATABASE_URL, a scratch database: it is emptied).
+bench: install
+	$(BIN)/python -m tests.benchmarks.bench_lists
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
