@@ -1,0 +1,53 @@
+"""Sign-in plumbing: loading users, hashing passwords, answering signed-out requests."""
+from __future__ import annotations
+
+from flask import Flask, make_response, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from portal import hx
+from portal.extensions import db, login_manager
+
+# A real hash to compare against when the email is unknown, so a wrong email and a
+# wrong password take the same time as well as giving the same message.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    """scrypt (Werkzeug's default): memory-hard and salted."""
+    return generate_password_hash(password, method="scrypt")
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    return check_password_hash(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+
+
+def init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Sign in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from portal.accounts.models import User
+
+        user = db.session.get(User, int(user_id))
+        if user is not None and not user.active:
+            # Deactivation ends the session for good: reactivating the account later must
+            # not bring this session (or a copied cookie) back to life.
+            session.clear()
+            return None
+        return user
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = url_for("accounts.login", next=request.full_path.rstrip("?"))
+        if hx.is_htmx():
+            # Never swap the sign-in page into a fragment: make htmx navigate.
+            return hx.redirect(make_response("", 401), target)
+        from flask import flash
+
+        flash(login_manager.login_message, "info")
+        return redirect(target)

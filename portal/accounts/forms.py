@@ -1,0 +1,57 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, InputRequired, Length
+
+from portal.accounts.permissions import ASSIGNABLE_ROLES
+
+
+def role_label(role: str) -> str:
+    labels = {
+        "global_admin": _l("Global admin"),
+        "incentives_admin": _l("Incentives admin"),
+        "billing_admin": _l("Billing admin"),
+        "referrals_admin": _l("Referrals admin (no access to associations)"),
+        "sales_agent": _l("Sales agent (no access to associations)"),
+        "account_admin": _l("Account admin (no access to associations)"),
+        "marketing_admin": _l("Marketing admin (no access to associations)"),
+    }
+    return labels.get(role, role)
+
+
+def role_choices():
+    return [(role, role_label(role)) for role in ASSIGNABLE_ROLES]
+
+
+LANGUAGE_CHOICES = [("en", "English"), ("fr", "Français")]
+
+
+class EmptyForm(FlaskForm):
+    """Button-only POSTs: carries the CSRF token and nothing else."""
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email()])
+    password = PasswordField(_l("Password"), validators=[InputRequired()])
+    next = HiddenField()
+
+
+class AddUserForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
+    password = PasswordField(
+        _l("Temporary password"),
+        validators=[InputRequired(), Length(min=12, max=128)],
+        description=_l("At least 12 characters. Give it to the user by a separate channel."),
+    )
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
+
+
+class LanguageForm(FlaskForm):
+    locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, validators=[InputRequired()])
+    next = HiddenField()

@@ -1,0 +1,39 @@
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from portal.accounts.permissions import has_association_access
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    if current_user.is_reviewer:
+        return redirect(url_for("review.queue"))
+    if not has_association_access(current_user):
+        abort(403)
+    from portal.claims import services as claims
+    from portal.claims.cli import sweep
+
+    sweep(organization_id=current_user.organization_id)
+
+    from portal.claims import listing
+
+    return render_template(
+        "main/home.html",
+        drafts=claims.drafts_of(current_user),
+        claims=claims.recent_claims(current_user, limit=10),
+        counts=listing.status_counts(current_user),
+        needing_action=listing.needing_action(current_user),
+    )
+
+
+@bp.route("/healthz")
+def healthz():
+    from sqlalchemy import text
+
+    from portal.extensions import db
+
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,76 @@
+"""What every template may use: the permission map, navigation by role, the support link."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from portal.accounts.forms import role_label
+from portal.accounts.permissions import Permission, has_association_access, has_permission
+from portal.claims.lifecycle import activity_label, area_label, event_label, reason_label, status_label
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    current: bool
+
+
+#: (label, endpoint, permission or None for any signed-in user with association access)
+_NAV = (
+    (_l("Home"), "main.home", None),
+    (_l("Review queue"), "review.queue", Permission.REVIEW),
+    (_l("Claims"), "claims.index", Permission.VIEW_CLAIMS),
+    (_l("Incentives"), "accounts.incentives", Permission.MANAGE_INCENTIVES),
+    (_l("Users"), "accounts.users", Permission.MANAGE_USERS),
+)
+
+
+def nav_items() -> list[NavItem]:
+    items = []
+    for label, endpoint, permission in _NAV:
+        allowed = has_permission(current_user, permission) if permission else True
+        if allowed:
+            items.append(NavItem(str(label), url_for(endpoint), request.endpoint == endpoint))
+    return items
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
+    from portal.claims.comments import linkify
+
+    app.jinja_env.filters["linkify"] = linkify
+    app.jinja_env.globals.update(
+        nav_items=nav_items,
+        role_label=role_label,
+        Permission=Permission,
+        status_label=status_label,
+        activity_label=activity_label,
+        area_label=area_label,
+        reason_label=reason_label,
+        event_label=event_label,
+    )
+
+    def unread_notifications() -> int:
+        from portal.notifications.services import unread_count
+
+        return unread_count(current_user) if current_user.is_authenticated else 0
+
+    app.jinja_env.globals["unread_notifications"] = unread_notifications
+
+    from portal.consent.services import consent_label
+
+    app.jinja_env.globals["consent_label"] = consent_label
+
+    @app.context_processor
+    def inject():
+        return {
+            "can": lambda permission: has_permission(current_user, permission),
+            "has_association_access": lambda: has_association_access(current_user),
+            "support_url": app.config["SUPPORT_URL"],
+            "current_locale": str(get_locale()),
+        }

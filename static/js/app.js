@@ -1,0 +1,135 @@
+// Small behaviours the server-rendered pages rely on. No inline scripts: CSP forbids them.
+(function () {
+  "use strict";
+
+  // Focus lands on the error summary after a page load or a swap that brings one, so
+  // keyboard and screen-reader users hear what went wrong.
+  function focusFirstError(root) {
+    var summary = (root || document).querySelector("[data-focus-first-error]");
+    if (summary) { summary.focus(); }
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusFirstError(document); });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    // After an outerHTML swap the target is the element that was replaced: look at its successor.
+    if (target && !target.isConnected && target.id) { target = document.getElementById(target.id); }
+    if (target && target.querySelector && target.querySelector("[data-focus-first-error]")) {
+      focusFirstError(target);
+    } else if (target && target.id === "files-region" && document.activeElement === document.body) {
+      // The Remove button pressed went with its file: carry on from the file input.
+      var input = target.querySelector("input[type=file]");
+      if (input) { input.focus(); }
+    }
+  });
+
+  // Inline checks swap only the error slots: keep the field's aria-invalid and its
+  // wrapper's error class in step with its slot, without touching what is being typed.
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    var slot = event.detail && event.detail.target;
+    if (!slot || !slot.classList || !slot.classList.contains("error-slot")) { return; }
+    var id = slot.getAttribute("data-field");
+    var field = document.getElementById(id);
+    var invalid = slot.textContent.trim() !== "";
+    if (field) {
+      if (invalid) { field.setAttribute("aria-invalid", "true"); } else { field.removeAttribute("aria-invalid"); }
+      var wrapper = field.closest(".field");
+      if (wrapper) { wrapper.classList.toggle("has-error", invalid); }
+    }
+  });
+
+  // A step is saved by its inline checks as well as by Next and Back. The checks go one at a
+  // time (hx-sync "queue last"); Next and Back wait for the one under way, and no check leaves
+  // once they are sent, so a late check never overwrites what the step's submission saved.
+  function checkUnderWay(form) { return form.querySelector(".htmx-request") !== null; }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("wizard-form") || form.hasAttribute("data-submitted")) { return; }
+    if (form.hasAttribute("data-waiting")) { event.preventDefault(); return; }
+    if (!checkUnderWay(form)) { form.setAttribute("data-submitted", ""); return; }
+    event.preventDefault();
+    form.setAttribute("data-waiting", "");
+    var submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
+    var giveUp = setTimeout(go, 5000);  // never hold the user back for a check that hangs
+    function later() { setTimeout(function () { if (!checkUnderWay(form)) { go(); } }, 0); }
+    function go() {
+      clearTimeout(giveUp);
+      form.removeEventListener("htmx:afterRequest", later);
+      form.removeAttribute("data-waiting");
+      form.setAttribute("data-submitted", "");
+      form.requestSubmit(submitter);
+    }
+    form.addEventListener("htmx:afterRequest", later);
+  });
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.closest && elt.closest(".wizard-form[data-submitted]")) { event.preventDefault(); }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) { return; }  // back to a page kept in memory: it may check again
+    document.querySelectorAll(".wizard-form[data-submitted]").forEach(function (form) {
+      form.removeAttribute("data-submitted");
+    });
+  });
+
+  // Buttons that destroy something ask first.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
+  // Uploads: refuse early what the server would refuse, show progress, and never leave a
+  // spinner hanging when the request fails or is too large for the server.
+  function uploadForm(elt) { return elt && elt.closest ? elt.closest(".upload-form") : null; }
+  function setStatus(form, text) {
+    var status = form.querySelector(".upload-status");
+    if (status) { status.textContent = text; }
+  }
+  document.addEventListener("submit", function (event) {
+    var form = uploadForm(event.target);
+    if (!form) { return; }
+    var input = form.querySelector("input[type=file]");
+    var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
+    var maxFiles = parseInt(form.getAttribute("data-max-files"), 10);
+    var files = input ? Array.prototype.slice.call(input.files) : [];
+    var problems = [];
+    if (files.length > maxFiles) { problems.push(form.getAttribute("data-too-many")); }
+    files.forEach(function (file) {
+      if (file.size > maxBytes) { problems.push(form.getAttribute("data-too-large").replace("{name}", file.name)); }
+    });
+    if (problems.length) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      setStatus(form, problems.join(" "));
+      if (input) { input.focus(); }
+    }
+  }, true);
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = uploadForm(event.target);
+    if (!form || !event.detail.lengthComputable) { return; }
+    var bar = form.querySelector(".upload-progress");
+    bar.hidden = false;
+    bar.value = Math.round(event.detail.loaded / event.detail.total * 100);
+  });
+  function failed(event) {
+    var form = uploadForm(event.target);
+    if (!form) { return; }
+    var bar = form.querySelector(".upload-progress");
+    if (bar) { bar.hidden = true; }
+    var xhr = event.detail && event.detail.xhr;
+    var tooLarge = xhr && xhr.status === 413;
+    setStatus(form, form.getAttribute(tooLarge ? "data-request-too-large" : "data-failed"));
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
+})();
+
+// A form marked data-reset-on-success empties itself once htmx has posted it successfully.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var form = event.detail && event.detail.elt;
+  if (form && form.matches && form.matches("form[data-reset-on-success]") && event.detail.successful) {
+    form.reset();
+  }
+});
