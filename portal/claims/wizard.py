@@ -1,0 +1,161 @@
+"""The claim wizard: seven steps over one draft claim stored in the database.
+
+Like django-formtools, each step's raw input is stored as typed and the forms are rebuilt
+from it, so every step can be revalidated at any time against the directory as it is now.
+Unlike it, the state lives on the claim row, not in the session: two tabs are two drafts,
+and a draft resumes on any device.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+
+from portal.accounts.services import organization_mpns
+from portal.claims import forms
+from portal.claims.models import Claim
+
+STEPS: tuple[str, ...] = ("customer", "product", "activity", "mpn", "contacts", "proof", "review")
+
+TITLES = {
+    "customer": _l("Customer"),
+    "product": _l("Product or subscription"),
+    "activity": _l("Activity"),
+    "mpn": _l("MPN ID"),
+    "contacts": _l("Contacts"),
+    "proof": _l("Proof of execution"),
+    "review": _l("Review and submit"),
+}
+
+FORMS: dict[str, type[forms.StepForm]] = {
+    "customer": forms.CustomerForm,
+    "product": forms.ProductForm,
+    "activity": forms.ActivityForm,
+    "mpn": forms.MpnForm,
+    "contacts": forms.ContactsForm,
+    "proof": forms.ProofForm,
+    "review": forms.ReviewForm,
+}
+
+#: Keys of a posted form that are not the user's answers.
+_NOT_ANSWERS = {"csrf_token", "action"}
+
+
+def step_number(step: str) -> int:
+    return STEPS.index(step) + 1
+
+
+def previous_step(step: str) -> str | None:
+    index = STEPS.index(step)
+    return STEPS[index - 1] if index > 0 else None
+
+
+def next_step(step: str) -> str | None:
+    index = STEPS.index(step)
+    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+
+
+def raw_input(formdata) -> dict[str, list[str]]:
+    """What the user typed for one step, as stored on the draft."""
+    return {key: formdata.getlist(key) for key in formdata.keys() if key not in _NOT_ANSWERS}
+
+
+@dataclass
+class StepResult:
+    step: str
+    form: forms.StepForm
+    valid: bool
+
+
+class Wizard:
+    """Validates a draft's steps in order. ``run(upto)`` revalidates every step before
+    ``upto`` from the stored input and reports the first one that fails."""
+
+    def __init__(self, claim: Claim, user, today: date | None = None):
+        self.claim = claim
+        self.user = user
+        self.answers = forms.Answers(
+            user_id=user.id,
+            organization_id=claim.organization_id,
+            claim_id=claim.id,
+            today=today or date.today(),
+            file_count=len(claim.files),
+            mpns=organization_mpns(claim.organization_id),
+        )
+        self.results: dict[str, StepResult] = {}
+
+    def stored(self, step: str) -> dict | None:
+        return (self.claim.draft or {}).get(step)
+
+    def defaults(self, step: str) -> dict:
+        if step == "contacts":
+            return {"partner_name": self.user.name, "partner_email": self.user.email}
+        return {}
+
+    def build(self, step: str, formdata: MultiDict | None = None) -> forms.StepForm:
+        """The step's form from posted data, else from the stored input, else defaults."""
+        if formdata is None:
+            stored = self.stored(step)
+            formdata = MultiDict(stored) if stored is not None else None
+        form = FORMS[step](formdata=formdata, **({} if formdata is not None else self.defaults(step)))
+        if hasattr(form, "set_choices"):
+            form.set_choices(self.answers)
+        return form
+
+    def validate(self, step: str, formdata: MultiDict | None = None, interactive: bool = False) -> StepResult:
+        form = self.build(step, formdata)
+        self.answers.count_lookups = interactive
+        valid = form.full_validate(self.answers)
+        self.answers.count_lookups = False
+        if valid:
+            form.apply(self.answers)
+        result = StepResult(step, form, valid)
+        self.results[step] = result
+        return result
+
+    def run(self, upto: str | None = None) -> str | None:
+        """Revalidate every stored step before ``upto`` (all steps but review when None).
+        Returns the first step that needs attention, or None."""
+        stop = STEPS.index(upto) if upto else STEPS.index("review")
+        for step in STEPS[:stop]:
+            if self.stored(step) is None or not self.validate(step).valid:
+                return step
+        return None
+
+    def save(self, step: str, formdata) -> None:
+        """Keep what was typed, valid or not: nothing typed is ever lost."""
+        draft = dict(self.claim.draft or {})
+        draft[step] = raw_input(formdata)
+        self.claim.draft = draft
+
+    def apply_to_claim(self) -> None:
+        """Copy what is established onto the claim's columns (shown in lists, used by rules)."""
+        a, claim = self.answers, self.claim
+        claim.tenant_id = a.tenant.tenant_id if a.tenant else claim.tenant_id
+        claim.customer_name = a.tenant.name if a.tenant else claim.customer_name
+        claim.domain = a.domain or claim.domain
+        if a.solution_area:
+            claim.solution_area = a.solution_area
+        if a.product is not None:
+            claim.product_id = a.product.id
+            claim.subscription_id = a.subscription.subscription_id if a.subscription else None
+        if a.activity:
+            claim.activity = a.activity
+            claim.solution_seller = a.solution_seller
+            claim.isv_product = a.isv_product
+        if a.mpn is not None:
+            claim.mpn_pk = a.mpn.id
+        for key, value in a.contacts.items():
+            setattr(claim, key, value)
+        if a.description is not None:
+            claim.description = a.description
+            claim.acknowledged_on = a.acknowledged_on
+
+    def mpn_warning(self) -> bool:
+        """An MPN not enrolled in incentives, used for an incentive activity: warn, don't refuse."""
+        from portal.claims.rules import INCENTIVE_ACTIVITIES
+
+        mpn, activity = self.answers.mpn, self.answers.activity
+        return mpn is not None and not mpn.incentives_enrolled and activity in INCENTIVE_ACTIVITIES
