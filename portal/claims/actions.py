@@ -1,0 +1,157 @@
+"""What partners and reviewers do to a submitted claim. Each function loads the claim under a
+row lock, applies any deadline that has passed, asks the lifecycle for the transition, and
+records messages in the thread; the request commits once."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.accounts.permissions import Permission, require
+from portal.claims import comments, lifecycle
+from portal.claims.errors import ClaimError
+from portal.claims.lifecycle import OPEN_STATUSES, ClaimStatus, TransitionRefused
+from portal.claims.models import Claim, ClaimEvent
+from portal.claims.services import visible_claim
+from portal.extensions import db
+
+
+def load(user, claim_id: int) -> Claim:
+    """The claim, locked for the change, with passed deadlines applied first."""
+    claim = visible_claim(user, claim_id, for_update=True)
+    lifecycle.apply_due(claim)
+    return claim
+
+
+def _move(user, claim_id, action, *, reason_code=None, message=None, comment_kind=None) -> Claim:
+    message = (message or "").strip() or None  # blank is no message, not an empty comment
+    claim = load(user, claim_id)
+    try:
+        lifecycle.transition(claim, action, user, reason_code=reason_code, message=message)
+    except TransitionRefused as error:
+        raise ClaimError(error.message) from None
+    if comment_kind and message:
+        comments.post(user, claim, message, comment_kind)
+    return claim
+
+
+# Partner ----------------------------------------------------------------------------------
+
+
+def withdraw(user, claim_id: int) -> Claim:
+    return _move(user, claim_id, "withdraw")
+
+
+def disassociate(user, claim_id: int, reason: str) -> Claim:
+    return _move(user, claim_id, "disassociate", message=reason, comment_kind="reply")
+
+
+def resubmit(user, claim_id: int, reply: str | None = None) -> Claim:
+    claim = _move(user, claim_id, "resubmit")
+    if reply and reply.strip():
+        comments.post(user, claim, reply, "reply")
+    return claim
+
+
+def dispute(user, claim_id: int, justification: str | None, new_files: int = 0) -> Claim:
+    """Dispute a rejection once, within 30 days, with a justification and/or new PoE files
+    (uploaded in the same request before this is called)."""
+    text = (justification or "").strip()
+    if not text and not new_files:
+        raise ClaimError(_l("Give a justification or add new proof of execution to dispute the rejection."))
+    message = text or str(_l("New proof of execution added."))
+    return _move(user, claim_id, "dispute", message=message, comment_kind="dispute")
+
+
+def record_edit(user, claim: Claim, fields: list[str]) -> None:
+    db.session.add(ClaimEvent(claim_id=claim.id, actor_id=user.id, kind="edit", action="edit", note=", ".join(fields)))
+    db.session.flush()
+
+
+# Reviewer ---------------------------------------------------------------------------------
+
+
+def take(reviewer, claim_id: int) -> Claim:
+    """The reviewer holds the claim: partner replies and resubmissions notify them."""
+    require(reviewer, Permission.REVIEW)
+    claim = load(reviewer, claim_id)
+    if claim.status not in OPEN_STATUSES - {ClaimStatus.APPROVED}:
+        raise ClaimError(_l("Only a claim waiting for a decision can be taken."))
+    if claim.reviewer_id != reviewer.id:
+        claim.reviewer_id = reviewer.id
+        db.session.add(ClaimEvent(claim_id=claim.id, actor_id=reviewer.id, kind="assign", action="take"))
+        db.session.flush()
+    return claim
+
+
+def start_review(reviewer, claim_id: int) -> Claim:
+    claim = _move(reviewer, claim_id, "start_review")
+    if claim.reviewer_id is None:
+        claim.reviewer_id = reviewer.id
+    return claim
+
+
+def approve(reviewer, claim_id: int, message: str | None = None) -> Claim:
+    return _move(reviewer, claim_id, "approve", message=message, comment_kind="decision")
+
+
+def reject(reviewer, claim_id: int, reason_code: str, message: str) -> Claim:
+    return _move(reviewer, claim_id, "reject", reason_code=reason_code, message=message, comment_kind="decision")
+
+
+def request_information(reviewer, claim_id: int, reason_codes: list[str], message: str) -> Claim:
+    return _move(reviewer, claim_id, "request_information", reason_code=",".join(reason_codes), message=message,
+                 comment_kind="information_request")
+
+
+def approve_dispute(reviewer, claim_id: int, message: str | None = None) -> Claim:
+    return _move(reviewer, claim_id, "approve_dispute", message=message, comment_kind="decision")
+
+
+def reject_dispute(reviewer, claim_id: int, message: str) -> Claim:
+    return _move(reviewer, claim_id, "reject_dispute", message=message, comment_kind="decision")
+
+
+def competing_claims(claim: Claim) -> list[Claim]:
+    """This claim and the other organizations' open claims on the same tenant and product,
+    oldest first. The same organization's claims for other activities don't compete with it."""
+    return list(
+        db.session.scalars(
+            select(Claim)
+            .where(Claim.tenant_id == claim.tenant_id, Claim.product_id == claim.product_id,
+                   Claim.status.in_(OPEN_STATUSES),
+                   (Claim.id == claim.id) | (Claim.organization_id != claim.organization_id))
+            .options(selectinload(Claim.organization), selectinload(Claim.mpn), selectinload(Claim.files))
+            .order_by(Claim.submitted_at, Claim.id)
+        )
+    )
+
+
+def decide_arbitration(reviewer, claim_id: int, winner_id: int, message: str | None = None) -> Claim:
+    """One decision for competing claims: the chosen one is approved, every other open claim
+    on the same tenant and product is rejected with reason "competing claim"."""
+    require(reviewer, Permission.REVIEW)
+    message = (message or "").strip() or None
+    claim = load(reviewer, claim_id)
+    contenders = [c for c in competing_claims(claim)]
+    ids = {c.id for c in contenders}
+    if winner_id not in ids:
+        raise ClaimError(_l("Choose one of the competing claims."))
+    for other in contenders:
+        if other.id != claim.id:
+            db.session.execute(select(Claim.id).where(Claim.id == other.id).with_for_update())
+    winner = None
+    for contender in contenders:
+        try:
+            if contender.id == winner_id:
+                lifecycle.transition(contender, "win_arbitration", reviewer, message=message)
+                winner = contender
+            else:
+                lifecycle.transition(contender, "lose_arbitration", reviewer, message=message)
+        except TransitionRefused as error:
+            raise ClaimError(error.message) from None
+        contender.in_arbitration = False
+        note = message or (_l("Arbitration decided: your claim is approved.") if contender.id == winner_id
+                           else _l("Arbitration decided: another claim was chosen. Your claim is rejected (competing claim)."))
+        comments.post(reviewer, contender, str(note), "decision")
+    return winner

@@ -1,0 +1,81 @@
+"""The comment thread of a claim: between its organization and the reviewers, nobody else."""
+from __future__ import annotations
+
+import re
+
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from portal.accounts.permissions import Permission, has_permission
+from portal.claims.errors import ClaimError
+from portal.claims.lifecycle import ClaimStatus
+from portal.claims.models import Claim, ClaimEvent, Comment
+from portal.extensions import db
+
+MAX_LENGTH = 5000
+KINDS = ("comment", "information_request", "reply", "dispute", "decision")
+
+
+def can_comment(user, claim: Claim) -> bool:
+    if claim.status == ClaimStatus.DRAFT or not has_permission(user, Permission.COMMENT):
+        return False
+    return user.is_reviewer or claim.organization_id == user.organization_id
+
+
+def post(user, claim: Claim, body: str, kind: str = "comment") -> Comment:
+    """Add a comment (plain text) to the thread, with its history entry. The caller has
+    loaded ``claim`` through a visibility check."""
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not can_comment(user, claim):
+        raise ClaimError(_l("You can't comment on this claim."))
+    if not body:
+        raise ClaimError(_l("Write a comment first."))
+    if len(body) > MAX_LENGTH:
+        raise ClaimError(_l("A comment can have at most %(n)s characters.", n=MAX_LENGTH))
+    if kind not in KINDS:
+        raise ValueError(kind)
+    comment = Comment(claim_id=claim.id, author_id=user.id, body=body, kind=kind)
+    db.session.add(comment)
+    db.session.flush()
+    db.session.add(ClaimEvent(claim_id=claim.id, actor_id=user.id, kind="comment", action=kind, note=None))
+    db.session.flush()
+    from portal.notifications import services as notifications
+
+    notifications.comment_posted(claim, comment, user)
+    return comment
+
+
+def thread(claim_id: int, after_id: int = 0) -> list[Comment]:
+    return list(
+        db.session.scalars(
+            select(Comment)
+            .where(Comment.claim_id == claim_id, Comment.id > after_id)
+            .options(joinedload(Comment.author))
+            .order_by(Comment.id)
+        )
+    )
+
+
+_URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+
+
+def linkify(text: str) -> Markup:
+    """Escape plain text, then turn http(s) links into anchors. Only the escaped text is ever
+    emitted, so nothing a user writes can become markup; line breaks are kept by CSS."""
+    out = []
+    last = 0
+    for match in _URL.finditer(text or ""):
+        url = match.group(0)
+        trail = ""
+        while url and url[-1] in _TRAILING:
+            trail = url[-1] + trail
+            url = url[:-1]
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<a href="{0}" rel="nofollow noopener noreferrer ugc" target="_blank">{0}</a>').format(url))
+        out.append(escape(trail))
+        last = match.end()
+    out.append(escape((text or "")[last:]))
+    return Markup("").join(out)

@@ -1,0 +1,310 @@
+"""The comment thread of a claim: posted with htmx, refreshed by a poller that brings only what is
+new, plain text safely escaped with its line breaks and safe links, and nobody else's."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, select
+
+from portal.claims import actions, comments
+from portal.claims.models import Comment
+from portal.extensions import db
+from tests.lifecycle.conftest import BEA, GINA, IAN, PAUL, RITA, make_claim, person, sign_in, words
+
+HTMX = {"HX-Request": "true"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def post(client, claim_id, body, htmx=True):
+    return client.post(f"/claims/{claim_id}/comments", data={"body": body}, headers=HTMX if htmx else {})
+
+
+def poll(client, claim_id, after):
+    return client.get(f"/claims/{claim_id}/comments?after={after}", headers=HTMX)
+
+
+def comment_ids(app, claim_id):
+    with app.app_context():
+        return list(db.session.scalars(select(Comment.id).where(Comment.claim_id == claim_id).order_by(Comment.id)))
+
+
+def comments_in(body: str) -> list[str]:
+    return re.findall(r'<li id="comment-(\d+)"', body)
+
+
+def poller_cursor(body: str) -> int:
+    match = re.search(r'<div id="comment-poller" hx-get="[^"]*\?after=(\d+)["&]', body)
+    assert match, "no poller in the response"
+    return int(match.group(1))
+
+
+def comment_body(body: str, comment_id) -> str:
+    """The raw HTML inside the comment's ``comment-body`` element."""
+    item = body.split(f'<li id="comment-{comment_id}"')[1].split("</li>")[0]
+    match = re.search(r'<div class="comment-body">(.*?)</div>', item, re.S)
+    assert match, "the comment's text is not in a comment-body element"
+    return match.group(1)
+
+
+@pytest.fixture
+def claim_id(demo):
+    return make_claim(demo, "under_review")
+
+
+def test_posting_with_htmx_answers_200_and_triggers_the_poller(demo, claim_id):
+    response = post(sign_in(demo, GINA), claim_id, "Is anything missing?")
+
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "comments-changed"
+    body = response.get_data(as_text=True)
+    assert 'id="comment-body-error"' in body and 'hx-swap-oob="innerHTML"' in body
+    assert "error-message" not in body
+    with demo.app_context():
+        comment = db.session.scalars(select(Comment).where(Comment.claim_id == claim_id)).one()
+        assert (comment.body, comment.kind, comment.author_id) == ("Is anything missing?", "comment", person(GINA).id)
+
+
+def test_posting_without_htmx_redirects_to_the_thread(demo, claim_id):
+    client = sign_in(demo, BEA)
+    response = post(client, claim_id, "Plain form post.", htmx=False)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/claims/{claim_id}#thread-heading"
+    assert "Plain form post." in words(client.get(f"/claims/{claim_id}"))
+
+
+def test_the_claim_page_polls_from_its_last_comment(demo, claim_id):
+    client = sign_in(demo, GINA)
+    page = client.get(f"/claims/{claim_id}").get_data(as_text=True)
+    assert poller_cursor(page) == 0
+    assert 'hx-trigger="every 5s, comments-changed from:body"' in page  # new comments within 10 seconds
+
+    post(client, claim_id, "First.")
+    page = client.get(f"/claims/{claim_id}").get_data(as_text=True)
+    assert poller_cursor(page) == comment_ids(demo, claim_id)[-1]
+
+
+def test_the_poll_brings_only_newer_comments_appended_out_of_band(demo, claim_id):
+    gina, rita = sign_in(demo, GINA), sign_in(demo, RITA)
+    post(gina, claim_id, "One.")
+    post(rita, claim_id, "Two, from the reviewer.")
+    first, second = comment_ids(demo, claim_id)
+
+    response = poll(gina, claim_id, first)
+
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert comments_in(body) == [str(second)]
+    assert '<ol hx-swap-oob="beforeend:#comment-list">' in body
+    assert '<p id="no-comments" hx-swap-oob="delete">' in body
+    assert poller_cursor(body) == second
+    assert "Reviewer · Rita Ortiz" in words(response)
+
+    everything = poll(gina, claim_id, 0).get_data(as_text=True)
+    assert comments_in(everything) == [str(first), str(second)]
+
+
+def test_a_poll_with_nothing_new_only_renews_the_poller(demo, claim_id):
+    client = sign_in(demo, GINA)
+    post(client, claim_id, "Only one.")
+    (last,) = comment_ids(demo, claim_id)
+
+    body = poll(client, claim_id, last).get_data(as_text=True)
+
+    assert comments_in(body) == []
+    assert "hx-swap-oob" not in body
+    assert poller_cursor(body) == last
+
+
+def test_the_poll_brings_the_new_status_when_it_changed(demo, claim_id):
+    client = sign_in(demo, GINA)
+    with demo.test_request_context():
+        actions.request_information(person(RITA), claim_id, ["missing_poe"], "Please attach the signed PoE.")
+        db.session.commit()
+
+    changed = client.get(f"/claims/{claim_id}/comments?after=0&status=under_review", headers=HTMX)
+    same = client.get(f"/claims/{claim_id}/comments?after=0&status=partner_action_required", headers=HTMX)
+
+    assert '<div id="claim-status" hx-swap-oob="true">' in changed.get_data(as_text=True)
+    assert "Status: Partner action required" in words(changed)
+    assert "claim-status" not in same.get_data(as_text=True)
+    assert "status=partner_action_required" in re.search(r'<div id="comment-poller"[^>]*>', same.get_data(as_text=True)).group(0)
+
+
+def test_a_reviewers_information_request_shows_as_such(demo, claim_id):
+    with demo.test_request_context():
+        actions.request_information(person(RITA), claim_id, ["missing_poe"], "Please attach the signed PoE.")
+        db.session.commit()
+    page = words(sign_in(demo, GINA).get(f"/claims/{claim_id}"))
+    assert "Reviewer · Rita Ortiz Information request" in page
+    assert "Please attach the signed PoE." in page
+
+
+# Plain text, escaped ---------------------------------------------------------------------------
+
+
+def test_markup_is_escaped_in_the_page_and_the_poll(demo, claim_id):
+    client = sign_in(demo, GINA)
+    nasty = '<script>alert("x")</script> <img src=x onerror=alert(1)> <a href="http://evil.example">click</a>'
+    post(client, claim_id, nasty)
+    (comment_id,) = comment_ids(demo, claim_id)
+
+    for response in (client.get(f"/claims/{claim_id}"), poll(client, claim_id, 0)):
+        body = response.get_data(as_text=True)
+        assert "<script>alert" not in body
+        assert "<img src=x" not in body
+        assert '<a href="http://evil.example">' not in body
+        inner = comment_body(body, comment_id)
+        assert inner.startswith("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &lt;img src=x onerror=alert(1)&gt;")
+
+
+def test_line_breaks_are_kept(demo, claim_id):
+    client = sign_in(demo, GINA)
+    post(client, claim_id, "First line\r\nsecond line\n\n  indented third")
+    (comment_id,) = comment_ids(demo, claim_id)
+
+    for response in (client.get(f"/claims/{claim_id}"), poll(client, claim_id, 0)):
+        assert comment_body(response.get_data(as_text=True), comment_id) == "First line\nsecond line\n\n  indented third"
+    css = (ROOT / "static" / "css" / "app.css").read_text()
+    rule = re.search(r"\.comment-body\s*\{([^}]*)\}", css)
+    assert rule and re.search(r"white-space:\s*pre-(wrap|line)", rule.group(1)), "comment line breaks are not shown"
+
+
+def test_http_links_are_clickable_and_safe(demo, claim_id):
+    client = sign_in(demo, GINA)
+    post(client, claim_id, "See https://learn.example.com/cpor?x=1&y=2. Or (http://example.org/a).")
+    (comment_id,) = comment_ids(demo, claim_id)
+
+    inner = comment_body(client.get(f"/claims/{claim_id}").get_data(as_text=True), comment_id)
+
+    assert inner == (
+        'See <a href="https://learn.example.com/cpor?x=1&amp;y=2" rel="nofollow noopener noreferrer ugc" target="_blank">'
+        "https://learn.example.com/cpor?x=1&amp;y=2</a>. "
+        'Or (<a href="http://example.org/a" rel="nofollow noopener noreferrer ugc" target="_blank">http://example.org/a</a>).'
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)//http://x",
+        "data:text/html;base64,PHNjcmlwdD4=",
+        "ftp://files.example.com/poe.pdf",
+        'http://x.example/"onmouseover="alert(1)',
+    ],
+)
+def test_only_http_links_become_anchors(demo, claim_id, body):
+    client = sign_in(demo, GINA)
+    post(client, claim_id, body)
+    (comment_id,) = comment_ids(demo, claim_id)
+
+    inner = comment_body(client.get(f"/claims/{claim_id}").get_data(as_text=True), comment_id)
+
+    anchors = re.findall(r"<a [^>]*>", inner)
+    safe = re.compile(r'<a href="https?://[^"<>\s]+" rel="nofollow noopener noreferrer ugc" target="_blank">')
+    assert all(safe.fullmatch(anchor) for anchor in anchors), anchors
+    assert all(tag in ("a", "/a") for tag in re.findall(r"<(/?\w+)", inner))
+    if "http" not in body:
+        assert anchors == []
+
+
+def test_linkify_escapes_everything_it_does_not_turn_into_a_link():
+    assert str(comments.linkify("<b>x</b> http://a.example/<b>")) == (
+        '&lt;b&gt;x&lt;/b&gt; <a href="http://a.example/" rel="nofollow noopener noreferrer ugc" target="_blank">'
+        "http://a.example/</a>&lt;b&gt;"
+    )
+
+
+# Refused ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [("", "Write a comment first."), ("  \n\t ", "Write a comment first."), ("x" * 5001, "A comment can have at most 5000 characters.")],
+    ids=["empty", "blank", "too long"],
+)
+def test_empty_and_too_long_comments_are_refused_with_a_message(demo, claim_id, body, message):
+    client = sign_in(demo, GINA)
+
+    response = post(client, claim_id, body)
+
+    assert response.status_code == 422
+    assert "HX-Trigger" not in response.headers
+    fragment = response.get_data(as_text=True)
+    assert re.search(r'<div id="comment-body-error"[^>]*hx-swap-oob="innerHTML"><p class="error-message">' + re.escape(message), fragment)
+    assert comment_ids(demo, claim_id) == []
+
+    plain = post(client, claim_id, body, htmx=False)
+    assert plain.status_code == 302
+    assert message in words(client.get(plain.headers["Location"]))
+    assert comment_ids(demo, claim_id) == []
+
+
+def test_a_comment_of_exactly_the_maximum_length_is_accepted(demo, claim_id):
+    assert post(sign_in(demo, GINA), claim_id, "x" * 5000).status_code == 200
+    assert len(comment_ids(demo, claim_id)) == 1
+
+
+def test_htmx_allows_422_to_be_swapped(demo, claim_id):
+    page = sign_in(demo, GINA).get(f"/claims/{claim_id}").get_data(as_text=True)
+    meta = re.search(r"""<meta name="htmx-config" content='([^']*)'""", page)
+    assert meta, "no htmx-config"
+    handling = json.loads(html.unescape(meta.group(1)))["responseHandling"]
+    first_match = next(rule for rule in handling if re.fullmatch(rule["code"], "422"))
+    assert first_match["swap"] is True, "htmx 2 drops 422 responses unless configured"
+
+
+@pytest.mark.parametrize("email, status", [(PAUL, 404), ("rafael@fabrikam.example", 403)])
+def test_nobody_else_reads_or_writes_the_thread(demo, claim_id, email, status):
+    post(sign_in(demo, GINA), claim_id, "Between us and the reviewer.")
+    client = sign_in(demo, email)
+
+    assert poll(client, claim_id, 0).status_code == status
+    assert post(client, claim_id, "Let me in.").status_code == status
+    assert post(client, claim_id, "Let me in.", htmx=False).status_code == status
+    assert len(comment_ids(demo, claim_id)) == 1
+
+
+def test_a_signed_out_htmx_poll_is_told_to_sign_in(demo, claim_id):
+    response = poll(demo.test_client(), claim_id, 0)
+    assert response.status_code == 401
+    assert "/login" in response.headers["HX-Redirect"]
+
+
+# The poll's cost -------------------------------------------------------------------------------
+
+
+@contextmanager
+def counting_queries(app):
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_poll_costs_the_same_number_of_queries_however_many_comments(demo, claim_id):
+    authors = [sign_in(demo, email) for email in (GINA, BEA, IAN, RITA)]
+    reader = sign_in(demo, GINA)
+    post(authors[0], claim_id, "The first.")
+    with counting_queries(demo) as few:
+        assert poll(reader, claim_id, 0).status_code == 200
+    for n in range(24):
+        post(authors[n % len(authors)], claim_id, f"Comment {n}.")
+    with counting_queries(demo) as many:
+        response = poll(reader, claim_id, 0)
+
+    assert len(comments_in(response.get_data(as_text=True))) == 25
+    assert len(many) == len(few), "\n".join(many)

@@ -1,0 +1,212 @@
+"""Claims in every status for the reviewer console, written through the models and the
+lifecycle in an app context that is closed before any request is made."""
+from __future__ import annotations
+
+import io
+import itertools
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from portal.claims import lifecycle, storage
+from portal.claims.models import Claim, ClaimFile
+from portal.directory.models import Product, Tenant
+from portal.extensions import db
+from portal.timeutil import utcnow
+from tests import factories
+
+PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+PARTNER_ROLES = ("global_admin", "incentives_admin", "billing_admin", "referrals_admin", "sales_agent",
+                 "account_admin", "marketing_admin")
+_seq = itertools.count(1)
+
+
+@pytest.fixture
+def app_overrides(tmp_path):
+    return {"UPLOAD_FOLDER": str(tmp_path / "uploads")}
+
+
+@dataclass
+class Partner:
+    """An organization with one signed-in-able admin and an enrolled MPN."""
+
+    org_id: int
+    org_name: str
+    user_id: int
+    email: str
+    mpn_pk: int
+    mpn_id: str
+
+
+@dataclass
+class World:
+    reviewer_id: int
+    reviewer_email: str
+    other_reviewer_id: int
+    fabrikam: Partner
+    proseware: Partner
+
+
+def partner(name) -> Partner:
+    organization = factories.org(name=name)
+    admin = factories.user(organization, role="global_admin")
+    mpn = factories.mpn(organization)
+    return Partner(organization.id, organization.name, admin.id, admin.email, mpn.id, mpn.mpn_id)
+
+
+def tenant(name=None) -> Tenant:
+    n = next(_seq)
+    row = Tenant(tenant_id=f"00000000-0000-4000-8000-{n:012d}", name=name or f"Customer {n}")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def product(area="business_applications", name=None) -> Product:
+    n = next(_seq)
+    row = Product(id=f"product-{n}", name=name or f"Product {n}", solution_area=area)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def submitted(who: Partner, customer: Tenant, item: Product, *, activity="presales", when: datetime | None = None,
+              in_arbitration=False, description="Workshops and a pilot for the sales team.", files=0) -> Claim:
+    """A claim submitted by ``who`` through the lifecycle (its due date counts from ``when``)."""
+    from portal.accounts.models import User
+
+    claim = Claim(
+        organization_id=who.org_id,
+        created_by_id=who.user_id,
+        status=lifecycle.ClaimStatus.DRAFT,
+        solution_area=item.solution_area,
+        tenant_id=customer.tenant_id,
+        domain="customer.example",
+        product_id=item.id,
+        activity=activity,
+        mpn_pk=who.mpn_pk,
+        in_arbitration=in_arbitration,
+        customer_contact_name="Dana Customer",
+        customer_contact_title="CIO",
+        customer_contact_email="dana@customer.example",
+        partner_contact_name="Gina Martin",
+        partner_contact_email="gina@partner.example",
+        description=description,
+        acknowledged_on=date(2026, 10, 1),
+        draft={},
+    )
+    db.session.add(claim)
+    db.session.flush()
+    for n in range(files):
+        stored = storage.save(io.BytesIO(PDF), 10_000_000)
+        db.session.add(ClaimFile(claim_id=claim.id, storage_key=stored.key, filename=f"proof-{n + 1}.pdf", kind="pdf",
+                                 content_type="application/pdf", size=stored.size, sha256=stored.sha256,
+                                 uploaded_by_id=who.user_id))
+    db.session.flush()
+    lifecycle.transition(claim, "submit", db.session.get(User, who.user_id), now=when or utcnow())
+    return claim
+
+
+def move(claim: Claim, action: str, user_id: int, **kwargs):
+    from portal.accounts.models import User
+
+    return lifecycle.transition(claim, action, db.session.get(User, user_id), **kwargs)
+
+
+def start_review(claim: Claim, reviewer_id: int):
+    """What ``actions.start_review`` does: the review starts and the reviewer holds the claim."""
+    move(claim, "start_review", reviewer_id)
+    claim.reviewer_id = reviewer_id
+
+
+def make_world(app) -> World:
+    with app.app_context():
+        reviewer = factories.reviewer(name="Rita Ortiz")
+        other = factories.reviewer(name="Rémy Dubois")
+        world = World(reviewer.id, reviewer.email, other.id, partner("Fabrikam Consulting"), partner("Proseware, Inc."))
+        db.session.commit()
+    return world
+
+
+@pytest.fixture
+def world(app) -> World:
+    return make_world(app)
+
+
+@pytest.fixture
+def any_world(any_app) -> World:
+    return make_world(any_app)
+
+
+def sign_in(app, email):
+    """A new test client (a browser of its own) signed in as ``email``."""
+    client = app.test_client()
+    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
+    assert response.status_code == 302, f"{email} could not sign in"
+    return client
+
+
+def claim_state(app, claim_id) -> Claim:
+    """The claim as stored, detached (read after the request committed)."""
+    with app.app_context():
+        claim = db.session.get(Claim, claim_id)
+        db.session.expunge(claim)
+        return claim
+
+
+def days_ago(n) -> datetime:
+    return utcnow() - timedelta(days=n)
+
+
+class Statements:
+    """Every SQL statement the app's engine runs while recording."""
+
+    def __init__(self, app):
+        with app.app_context():
+            self.engine = db.engine
+        self.seen: list[str] = []
+        self.parameters: list = []
+        self.recording = False
+        event.listen(self.engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn, _cursor, statement, parameters, _context, _executemany):
+        if self.recording:
+            self.seen.append(statement)
+            self.parameters.append(parameters)
+
+    def offsets(self) -> list[str]:
+        """Statements that skip rows with OFFSET. SQLite's dialect writes ``LIMIT ? OFFSET ?``
+        with an offset of 0 after every LIMIT; that skips nothing and is not counted."""
+        found = []
+        for statement, parameters in zip(self.seen, self.parameters):
+            if "OFFSET" not in statement.upper():
+                continue
+            sqlite_zero = statement.rstrip().endswith("OFFSET ?") and tuple(parameters or ())[-1:] == (0,)
+            if not sqlite_zero:
+                found.append(statement)
+        return found
+
+    def __enter__(self):
+        self.seen = []
+        self.parameters = []
+        self.recording = True
+        return self
+
+    def __exit__(self, *exc):
+        self.recording = False
+
+    def close(self):
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+@contextmanager
+def recording(app):
+    """A ``Statements`` recorder on the app's engine, removed afterwards."""
+    recorder = Statements(app)
+    try:
+        yield recorder
+    finally:
+        recorder.close()
