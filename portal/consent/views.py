@@ -1,0 +1,44 @@
+"""The customer's consent page: no account, only the signed link from the email."""
+from flask import Blueprint, abort, render_template, request
+from flask_babel import gettext as _
+
+from portal.accounts.forms import EmptyForm
+from portal.consent import services
+from portal.extensions import db, limiter
+
+bp = Blueprint("consent", __name__, url_prefix="/consent")
+
+_STATUS = {"invalid": 404, "expired": 410, "used": 409}
+
+
+def _refusal(reason):
+    messages = {
+        "invalid": _("This link isn't valid. Check that you copied the whole address from the email."),
+        "expired": _("This link has expired. Ask the partner to send a new request."),
+        "used": _("This request has already been answered. Thank you."),
+    }
+    return render_template("consent/refused.html", message=messages[reason]), _STATUS[reason]
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per minute")
+def answer(token):
+    try:
+        claim = services.open_link(token)
+    except services.ConsentError as error:
+        return _refusal(error.reason)
+    if request.method == "GET":
+        return render_template("consent/page.html", claim=claim, token=token, form=EmptyForm())
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    choice = request.form.get("answer")
+    if choice not in ("confirm", "decline"):
+        return render_template("consent/page.html", claim=claim, token=token, form=EmptyForm(),
+                               error=_("Choose whether you confirm or decline.")), 422
+    try:
+        claim = services.answer(token, choice == "confirm", request.form.get("message"))
+    except services.ConsentError as error:
+        db.session.rollback()
+        return _refusal(error.reason)
+    db.session.commit()
+    return render_template("consent/done.html", claim=claim)

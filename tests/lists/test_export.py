@@ -1,0 +1,149 @@
+"""The CSV export: exactly the filtered claims in the list's order, fetched in batches and
+streamed, with cells a spreadsheet would read as formulas neutralised; never another
+organization's claims."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+
+from portal.claims import listing
+from portal.claims.models import Claim
+from portal.directory.models import Tenant
+from portal.extensions import db
+from tests.lists.conftest import PRODUCTS, TAILSPIN, WINGTIP, expected_order, fill, insert_claim, sign_in
+
+HEADER = ["Claim", "Status", "In arbitration", "Customer", "Tenant ID", "Solution area", "Product or workload",
+          "Activity", "MPN ID", "Submitted", "Due", "Customer consent"]
+
+
+def rows_of(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def numbers(ids) -> list[str]:
+    return [f"CPOR-{i:06d}" for i in ids]
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Export in batches of 7 and count the pages it fetched."""
+    calls = []
+    page = listing.page
+
+    def counted(user, lq, size=listing.PAGE_SIZE):
+        calls.append(size)
+        return page(user, lq, size)
+
+    original = listing.export_rows
+    monkeypatch.setattr(listing, "page", counted)
+    monkeypatch.setattr(listing, "export_rows", lambda user, lq, batch=7: original(user, lq, batch=batch))
+    return calls
+
+
+def test_the_export_is_the_filtered_list_across_batches(any_app, any_world, small_batches):
+    fill(any_app, any_world)
+    fill(any_app, any_world, count=30, organization_id=any_world.proseware_id)
+    client = sign_in(any_app, any_world.fabrikam_email)
+    mine = any_world.of(any_world.fabrikam_id)
+
+    response = client.get("/claims/export.csv")
+    assert response.status_code == 200
+    assert response.is_streamed
+    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Disposition"] == "attachment; filename=claims.csv"
+    assert "no-store" in response.headers["Cache-Control"]
+    rows = rows_of(response)
+    assert rows[0] == HEADER
+    assert [r[0] for r in rows[1:]] == numbers(expected_order(mine, "newest"))
+    assert len(small_batches) >= 120 // 7 and set(small_batches) == {7}
+
+    small_batches.clear()
+    toys = client.get("/claims/export.csv?q=toys&sort=due&arbitration=no")
+    expected = expected_order([r for r in mine if r.tenant_id in (TAILSPIN[0], WINGTIP[0]) and not r.in_arbitration], "due")
+    assert [r[0] for r in rows_of(toys)[1:]] == numbers(expected)
+    assert len(expected) > 7 and len(small_batches) > 1
+
+    # A page of the list and the export agree: the export ignores where the page started.
+    cursor_ignored = client.get("/claims/export.csv?q=toys&sort=due&arbitration=no&after=WyIyMDI2LTAxLTAxIiwgMV0")
+    assert rows_of(cursor_ignored) == rows_of(toys)
+
+
+def test_each_row_says_what_the_list_says(app, world):
+    with app.app_context():
+        mpn = world.mpns[world.fabrikam_id][0]
+        row = insert_claim(world.fabrikam_id, mpn, status="partner_action_required", tenant=TAILSPIN, product=PRODUCTS[3],
+                           activity="usage", in_arbitration=True)
+        claim = db.session.get(Claim, row.id)
+        claim.consent_state = "confirmed"
+        due = claim.due_on = date(2026, 5, 4)
+        db.session.commit()
+    rows = rows_of(sign_in(app, world.fabrikam_email).get("/claims/export.csv"))
+    assert rows[1] == [f"CPOR-{row.id:06d}", "Partner action required", "yes", "Tailspin Toys", TAILSPIN[0], "Microsoft 365",
+                       "Microsoft Teams", "Usage", mpn[1], "2026-03-02", due.isoformat(), "Confirmed by the customer"]
+
+
+def test_a_partners_export_never_holds_another_organizations_claims(app, world):
+    fill(app, world, count=20)
+    fill(app, world, count=20, organization_id=world.proseware_id)
+    fabrikam = sign_in(app, world.fabrikam_email)
+    theirs = set(numbers(r.id for r in world.of(world.proseware_id)))
+    mine = numbers(expected_order(world.of(world.fabrikam_id), "newest"))
+    for query in ("", "?q=contoso", f"?mpn={world.proseware_mpns[0]}", f"?q={world.of(world.proseware_id)[0].id}",
+                  "?sort=customer", "?sort=due&status=submitted"):
+        exported = [r[0] for r in rows_of(fabrikam.get("/claims/export.csv" + query))[1:]]
+        assert not set(exported) & theirs, query
+    assert [r[0] for r in rows_of(fabrikam.get("/claims/export.csv"))[1:]] == mine
+
+    reviewer = rows_of(sign_in(app, world.reviewer_email).get("/claims/export.csv?sort=oldest"))
+    assert reviewer[0] == HEADER[:1] + ["Partner"] + HEADER[1:]
+    assert [r[0] for r in reviewer[1:]] == numbers(expected_order(world.rows, "oldest"))
+    assert {r[1] for r in reviewer[1:]} == {"Fabrikam Consulting", "Proseware, Inc."}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=HYPERLINK(\"http://evil.example\")", "'=HYPERLINK(\"http://evil.example\")"),
+    ("+33 1 23 45", "'+33 1 23 45"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ("Contoso Ltd", "Contoso Ltd"),
+    ("a=b", "a=b"),
+    ("Tailspin - Toys", "Tailspin - Toys"),
+    ("", ""),
+    (None, ""),
+    (42, "42"),
+])
+def test_neutralise(value, expected):
+    assert listing.neutralise(value) == expected
+
+
+def test_formulas_in_names_are_neutralised_in_the_file(app, world):
+    names = ["=1+2", "+cmd|' /C calc'!A0", "-10", "@SUM(1,2)", "Plain Customer Ltd"]
+    with app.app_context():
+        mpn = world.mpns[world.fabrikam_id][0]
+        ids = {}
+        for n, name in enumerate(names):
+            tenant = (f"00000000-0000-4000-8000-{n + 1:012d}", name, [])
+            db.session.add(Tenant(tenant_id=tenant[0], name=name))
+            db.session.flush()
+            ids[insert_claim(world.fabrikam_id, mpn, tenant=tenant, customer_name=name).id] = name
+        organization = db.session.get(Claim, next(iter(ids))).organization
+        organization.name = "=Evil Partner"
+        db.session.commit()
+    for email, column in ((world.fabrikam_email, 3), (world.reviewer_email, 4)):
+        rows = rows_of(sign_in(app, email).get("/claims/export.csv"))
+        by_number = {r[0]: r for r in rows[1:]}
+        for claim_id, name in ids.items():
+            cell = by_number[f"CPOR-{claim_id:06d}"][column]
+            assert cell == (name if name == "Plain Customer Ltd" else "'" + name), (email, cell)
+        if email == world.reviewer_email:
+            assert {r[1] for r in rows[1:]} == {"'=Evil Partner"}
+
+
+def test_an_empty_export_has_its_header(app, world):
+    rows = rows_of(sign_in(app, world.fabrikam_email).get("/claims/export.csv?q=nothing"))
+    assert rows == [HEADER]
