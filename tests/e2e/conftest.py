@@ -159,6 +159,15 @@ def sign_in(page, email: str, password: str) -> None:
         page.get_by_role("button", name="Sign in").click()
 
 
+def expect_settled(page) -> None:
+    """Wait until htmx has finished with what it last swapped in. New content is wired up
+    (hx-post and friends) only when htmx settles it, some milliseconds after it appears; a
+    person can't act that fast, a test can, and would then send a plain form instead."""
+    from playwright.sync_api import expect
+
+    expect(page.locator(".htmx-added, .htmx-settling, .htmx-swapping")).to_have_count(0)
+
+
 def sign_out(page) -> None:
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_no_axe_violations, sign_in, watch
+from tests.e2e.conftest import assert_no_axe_violations, expect_settled, sign_in, watch
 
 CONTOSO = "0f8fad5b-d9cb-469f-a165-70867728950e"
 NORTHWIND = "8d840575-5419-4dfb-b6c0-f5bb679e0663"
@@ -111,6 +111,7 @@ def upload(page, path) -> None:
     page.get_by_label("Add files").set_input_files(path)
     page.get_by_role("button", name="Upload").click()
     expect(page.locator("#files-region .file-list")).to_contain_text(path.name)
+    expect_settled(page)
 
 
 def fill_proof(page, tmp_path) -> None:
