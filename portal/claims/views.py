@@ -519,9 +519,11 @@ def comments(claim_id):
     new = comment_service.thread(claim.id, after)
     last = new[-1].id if new else after
     shown_status = request.args.get("status")
-    status_changed = current_user.is_partner and shown_status is not None and shown_status != claim.status
+    status_changed = shown_status is not None and shown_status != claim.status
+    # A partner's status panel is swapped in; a reviewer is told to reload (see the template).
+    page = claim_page.build(current_user, claim) if status_changed and current_user.is_partner else None
     return render_template("claims/_comments_since.html", claim=claim, new=new, last=last, status_changed=status_changed,
-                           page=claim_page.build(current_user, claim) if status_changed else None)
+                           page=page)
 
 
 @bp.post("/<int:claim_id>/comments")

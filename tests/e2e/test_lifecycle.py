@@ -149,8 +149,11 @@ def test_reviewer_asks_partner_answers_without_reload_and_claim_is_approved(sign
 
     # The reviewer's page, open since the request, gets the reply.
     expect(comment(reviewer, REPLY)).to_be_visible(timeout=NEW_COMMENT_MS)
+    # ... and is told that the claim moved on, with a way to see the decisions it now allows.
+    moved = reviewer.get_by_role("status").filter(has_text="the claim's status changed to Under review")
+    expect(moved).to_be_visible(timeout=NEW_COMMENT_MS)
     assert_not_reloaded(reviewer)
-    reviewer.reload()
+    click_and_wait(reviewer, moved.get_by_role("link", name="Reload the claim"))
     expect(status_heading(reviewer, "Under review")).to_be_visible()
     expect(reviewer.get_by_role("region", name="Claim details")).to_contain_text(DESCRIPTION)
     assert_no_axe_violations(reviewer)

@@ -135,6 +135,41 @@ def test_the_poll_brings_the_new_status_when_it_changed(demo, claim_id):
     assert "status=partner_action_required" in re.search(r'<div id="comment-poller"[^>]*>', same.get_data(as_text=True)).group(0)
 
 
+def test_a_reviewers_open_page_is_told_when_the_partner_moved_the_claim(demo):
+    """The reviewer may be filling in a decision: the poll says the status changed and offers a
+    reload, rather than swapping the forms away or leaving decisions that no longer apply."""
+    claim_id = make_claim(demo, "submitted")
+    reviewer = sign_in(demo, RITA)
+    page = reviewer.get(f"/review/claims/{claim_id}").get_data(as_text=True)
+    assert '<div id="status-changed" role="status"></div>' in page
+    assert "status=submitted" in re.search(r'<div id="comment-poller"[^>]*>', page).group(0)
+
+    unchanged = reviewer.get(f"/claims/{claim_id}/comments?after=0&status=submitted", headers=HTMX)
+    assert "status-changed" not in unchanged.get_data(as_text=True)
+
+    with demo.test_request_context():
+        actions.withdraw(person(GINA), claim_id)
+        db.session.commit()
+    changed = reviewer.get(f"/claims/{claim_id}/comments?after=0&status=submitted", headers=HTMX)
+    body = changed.get_data(as_text=True)
+
+    assert '<div id="status-changed" hx-swap-oob="innerHTML">' in body
+    assert "Since this page was loaded, the claim's status changed to Closed." in words(changed)
+    assert f'href="/review/claims/{claim_id}"' in body
+    assert "claim-status" not in body, "the partner's status panel was sent to a reviewer"
+    assert "status=closed" in re.search(r'<div id="comment-poller"[^>]*>', body).group(0)
+
+
+def test_a_partners_poll_never_brings_the_reviewer_notice(demo):
+    claim_id = make_claim(demo, "submitted")
+    with demo.test_request_context():
+        actions.withdraw(person(GINA), claim_id)
+        db.session.commit()
+    body = sign_in(demo, GINA).get(f"/claims/{claim_id}/comments?after=0&status=submitted", headers=HTMX)
+    assert "status-changed" not in body.get_data(as_text=True)
+    assert '<div id="claim-status" hx-swap-oob="true">' in body.get_data(as_text=True)
+
+
 def test_a_reviewers_information_request_shows_as_such(demo, claim_id):
     with demo.test_request_context():
         actions.request_information(person(RITA), claim_id, ["missing_poe"], "Please attach the signed PoE.")
