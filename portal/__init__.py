@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask
 
 from portal import config
-from portal.extensions import babel, csrf, db, htmx, limiter, login_manager, mail, migrate
+from portal.extensions import babel, csrf, db, htmx, limiter, mail, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 

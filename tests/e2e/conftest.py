@@ -283,7 +283,8 @@ def make_login(portal_app):
 @pytest.fixture
 def submitted_claim(portal_app):
     """A claim submitted straight into the live server's database, on a customer tenant of its
-    own (so no other test's claim competes with it or duplicates it), with one PoE file, then
+    own (so no other test's claim competes with it or duplicates it; pass the same ``tenant_id``
+    to make two organizations' claims compete), with one PoE file, then
     moved on by ``reviewer_actions`` (functions of ``portal.claims.actions`` taking only the
     reviewer and the claim, e.g. ``("start_review", "approve")``). Statuses change through
     ``lifecycle.transition`` only, as in the app. Returns (id, number)."""
@@ -297,6 +298,7 @@ def submitted_claim(portal_app):
         submitted_at=None,
         reviewer_actions: tuple[str, ...] = (),
         reviewer: str = "rita@review.example",
+        tenant_id: str | None = None,
     ) -> tuple[int, str]:
         import io
         from datetime import timedelta
@@ -304,7 +306,7 @@ def submitted_claim(portal_app):
         from sqlalchemy import select
 
         from portal.accounts.models import Mpn, User
-        from portal.claims import actions, lifecycle, storage
+        from portal.claims import actions, lifecycle, services, storage
         from portal.claims.models import Claim, ClaimFile
         from portal.directory.models import Product, Tenant
         from portal.timeutil import utcnow
@@ -315,8 +317,10 @@ def submitted_claim(portal_app):
                 select(Mpn).where(Mpn.organization_id == user.organization_id).order_by(Mpn.incentives_enrolled.desc(), Mpn.id)
             ).first()
             assert mpn is not None, f"{email}'s organization has no MPN ID"
-            tenant = Tenant(tenant_id=str(uuid.uuid4()), name=customer)
-            db.session.add(tenant)
+            tenant = db.session.get(Tenant, tenant_id) if tenant_id else None
+            if tenant is None:
+                tenant = Tenant(tenant_id=tenant_id or str(uuid.uuid4()), name=customer)
+                db.session.add(tenant)
             item = db.session.get(Product, product)
             claim = Claim(
                 organization_id=user.organization_id,
@@ -343,6 +347,7 @@ def submitted_claim(portal_app):
             db.session.add(ClaimFile(claim_id=claim.id, storage_key=stored.key, filename="proof.pdf", kind="pdf",
                                      content_type="application/pdf", size=stored.size, sha256=stored.sha256,
                                      uploaded_by_id=user.id))
+            services.mark_arbitration(claim)
             lifecycle.transition(claim, "submit", user, now=submitted_at or utcnow())
             checker = db.session.scalar(select(User).where(User.email == reviewer))
             for action in reviewer_actions:
@@ -351,3 +356,37 @@ def submitted_claim(portal_app):
             return claim.id, claim.number
 
     return make
+
+
+@pytest.fixture
+def signed_in(new_context):
+    """A page in a browser context of its own (pytest-playwright's ``new_context``), signed in
+    as ``login`` and watched like the ``page`` fixture's: the test fails if any of the pages
+    saw a CSP violation, a JavaScript error or a server error."""
+    recorded: list[list[str]] = []
+
+    def open_as(login):
+        page = new_context().new_page()
+        recorded.append(watch(page))
+        sign_in(page, login.email, login.password)
+        return page
+
+    yield open_as
+    problems = [problem for seen in recorded for problem in seen]
+    assert not problems, "\n".join(problems)
+
+
+def fabrikam_admin(demo):
+    admins = [login for login in demo.global_admins("fabrikam") if login.locale != "fr"]
+    if not admins:
+        pytest.fail("the demo directory has no English-speaking Fabrikam global admin")
+    return admins[0]
+
+
+def status_heading(page, status: str):
+    return page.get_by_role("heading", level=2, name=f"Status: {status}", exact=True)
+
+
+def click_and_wait(page, button) -> None:
+    with page.expect_navigation():
+        button.click()

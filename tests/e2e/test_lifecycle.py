@@ -7,46 +7,16 @@ import re
 import uuid
 from datetime import timedelta
 
-import pytest
 from playwright.sync_api import expect
 
 from portal.timeutil import utcnow
-from tests.e2e.conftest import assert_no_axe_violations, sign_in, watch
+from tests.e2e.conftest import assert_no_axe_violations, click_and_wait, fabrikam_admin, status_heading
 
 #: The thread's polling brings the other side's comments within this time (SPEC section 6).
 NEW_COMMENT_MS = 10_000
 REQUEST = "Please add the PoE signed by the customer's CIO.\nThe current one isn't signed."
 REPLY = "The signed PoE is on its way: see https://fabrikam.example/poe for the draft."
 DESCRIPTION = "Workshops, a pilot and a signed PoE for the sales team."
-
-
-@pytest.fixture
-def signed_in(new_context):
-    """A page in a browser context of its own (pytest-playwright's ``new_context``), signed in
-    as ``login`` and watched like the ``page`` fixture's: the test fails if any of the pages
-    saw a CSP violation, a JavaScript error or a server error."""
-    recorded: list[list[str]] = []
-
-    def open_as(login):
-        page = new_context().new_page()
-        recorded.append(watch(page))
-        sign_in(page, login.email, login.password)
-        return page
-
-    yield open_as
-    problems = [problem for seen in recorded for problem in seen]
-    assert not problems, "\n".join(problems)
-
-
-def fabrikam_admin(demo):
-    admins = [login for login in demo.global_admins("fabrikam") if login.locale != "fr"]
-    if not admins:
-        pytest.fail("the demo directory has no English-speaking Fabrikam global admin")
-    return admins[0]
-
-
-def status_heading(page, status: str):
-    return page.get_by_role("heading", level=2, name=f"Status: {status}", exact=True)
 
 
 def comment(page, text: str):
@@ -68,11 +38,6 @@ def mark_loaded(page) -> None:
 
 def assert_not_reloaded(page) -> None:
     assert page.evaluate("() => window.e2eSameDocument === true"), f"{page.url} was reloaded"
-
-
-def click_and_wait(page, button) -> None:
-    with page.expect_navigation():
-        button.click()
 
 
 def test_reviewer_asks_partner_answers_without_reload_and_claim_is_approved(signed_in, demo, submitted_claim):
