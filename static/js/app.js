@@ -64,6 +64,37 @@
     var elt = event.detail && event.detail.elt;
     if (elt && elt.closest && elt.closest(".wizard-form[data-submitted]")) { event.preventDefault(); }
   });
+  // What was typed since the last check answered would be lost if the page is left another
+  // way than Next or Back (the browser's back button, a link, closing the tab) before the
+  // check's delay ran out, or while its request was under way (leaving aborts it): hand the
+  // form to the browser to send as the page goes. A beacon outlives the page; the form
+  // carries its CSRF token; the check saves without moving the draft on.
+  function edits(form) { return parseInt(form.getAttribute("data-edits") || "0", 10); }
+  document.addEventListener("input", function (event) {
+    var form = event.target.closest && event.target.closest(".wizard-form");
+    if (form) { form.setAttribute("data-edits", String(edits(form) + 1)); }
+  });
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".wizard-form");
+    if (form) { event.detail.xhr.wizardEdits = edits(form); }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt && event.detail.elt.closest && event.detail.elt.closest(".wizard-form");
+    var sent = event.detail.xhr && event.detail.xhr.wizardEdits;
+    if (form && event.detail.successful && typeof sent === "number") {
+      form.setAttribute("data-saved", String(Math.max(sent, parseInt(form.getAttribute("data-saved") || "0", 10))));
+    }
+  });
+  window.addEventListener("pagehide", function () {
+    document.querySelectorAll(".wizard-form:not([data-submitted])").forEach(function (form) {
+      var checked = form.querySelector("[hx-post]");
+      if (edits(form) > parseInt(form.getAttribute("data-saved") || "0", 10) && checked && navigator.sendBeacon) {
+        navigator.sendBeacon(checked.getAttribute("hx-post"), new FormData(form));
+        form.setAttribute("data-saved", String(edits(form)));
+      }
+    });
+  });
+
   window.addEventListener("pageshow", function (event) {
     if (!event.persisted) { return; }  // back to a page kept in memory: it may check again
     document.querySelectorAll(".wizard-form[data-submitted]").forEach(function (form) {

@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from portal.extensions import db
+
 from tests.e2e.conftest import assert_no_axe_violations, expect_settled, sign_in, watch
 
 CONTOSO = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -532,6 +534,111 @@ def test_a_draft_resumes_with_what_was_typed_before_next(page, demo):
     expect(page.get_by_label("Tenant ID")).to_have_value(CONTOSO)
     expect(page.get_by_label("Domain")).to_have_value("contoso.onmicrosoft.com")
     expect(page.locator(".error-summary")).to_have_count(0)
+
+
+def wait_for_saved_domain(portal_app, number: str, domain: str) -> None:
+    """The beacon a page sends as it goes is the browser's to deliver, after the page is gone
+    (Playwright doesn't report it): wait until the server has saved what it carried."""
+    import time
+
+    from portal.claims.models import Claim
+
+    claim_id = int(number.removeprefix("CPOR-"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with portal_app.app_context():
+            db.session.expire_all()
+            claim = db.session.get(Claim, claim_id)
+            if (claim.draft or {}).get("customer", {}).get("domain") == [domain]:
+                return
+        time.sleep(0.1)
+    pytest.fail(f"{number}'s draft never got the domain {domain!r} typed before leaving")
+
+
+BEACON_RECORDER = """
+(() => {
+  const send = navigator.sendBeacon.bind(navigator);
+  navigator.sendBeacon = (url, data) => {
+    const sent = JSON.parse(sessionStorage.getItem("e2e-beacons") || "[]");
+    sent.push(new URL(url, location.href).pathname);
+    sessionStorage.setItem("e2e-beacons", JSON.stringify(sent));
+    return send(url, data);
+  };
+})();
+"""
+
+
+def record_beacons(page) -> None:
+    """From the next page loaded on: each beacon the page sends is noted in the tab's session
+    storage, which outlives the page (Playwright doesn't see a beacon sent as a page goes)."""
+    page.add_init_script(BEACON_RECORDER)
+
+
+def beacons_sent(page) -> list[str]:
+    return page.evaluate("JSON.parse(sessionStorage.getItem('e2e-beacons') || '[]')")
+
+
+def resume_at_customer(page, number: str) -> None:
+    page.goto("/")
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Resume draft {number}").click()
+    with page.expect_navigation():
+        page.locator(".wizard-steps").get_by_role("link", name="Customer").click()
+    expect_step(page, 1, "Customer")
+
+
+def test_what_was_typed_just_before_the_back_button_is_kept(page, demo, portal_app):
+    """Typed, then gone with the browser's Back before the inline check's delay ran out (no
+    field lost the focus, so no check left): the page hands the answers to a beacon as it
+    goes, and the draft resumes with them."""
+    login = demo.login("incentives_admin")
+    sign_in(page, login.email, login.password)
+    record_beacons(page)
+    number = new_draft(page)
+    checks = []
+    page.on("request", lambda r: checks.append(r.post_data or "") if r.url.endswith("/wizard/customer/check") else None)
+    page.get_by_label("Tenant ID").fill(CONTOSO)
+    page.get_by_label("Domain").focus()
+    page.keyboard.type("contoso.fr")
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Customer associations")
+
+    assert not [c for c in checks if "contoso.fr" in c], "an inline check went before the page did: nothing to prove"
+    assert beacons_sent(page) == [f"/claims/{int(number.removeprefix('CPOR-'))}/wizard/customer/check"]
+    wait_for_saved_domain(portal_app, number, "contoso.fr")
+    resume_at_customer(page, number)
+    expect(page.get_by_label("Tenant ID")).to_have_value(CONTOSO)
+    expect(page.get_by_label("Domain")).to_have_value("contoso.fr")
+
+
+def test_what_was_typed_just_before_following_a_link_is_kept(page, demo):
+    login = demo.login("incentives_admin")
+    sign_in(page, login.email, login.password)
+    number = new_draft(page)
+    page.get_by_label("Tenant ID").fill(CONTOSO)
+    page.get_by_label("Domain").fill("contoso.com")
+    with page.expect_navigation():
+        page.get_by_role("link", name="CPOR claims portal").click()
+    resume_at_customer(page, number)
+    expect(page.get_by_label("Domain")).to_have_value("contoso.com")
+
+
+def test_next_and_back_send_nothing_more_as_the_page_goes(page, demo):
+    """Next and Back save the step themselves: no beacon follows them (it would save the
+    step again after the page moved on)."""
+    login = demo.login("incentives_admin")
+    sign_in(page, login.email, login.password)
+    record_beacons(page)
+    new_draft(page)
+    page.get_by_label("Tenant ID").fill(CONTOSO)
+    page.get_by_label("Domain").fill("contoso.fr")
+    press_next(page)
+    expect_step(page, 2, "Product or subscription")
+    page.get_by_label("Microsoft 365").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Back").click()
+    expect_step(page, 1, "Customer")
+    assert beacons_sent(page) == []
 
 
 # 5. Accessibility ----------------------------------------------------------------------
