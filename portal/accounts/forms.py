@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Email, InputRequired, Length
 
 from portal.accounts.permissions import ASSIGNABLE_ROLES
@@ -20,10 +20,10 @@ def role_label(role: str) -> str:
 
 
 def role_choices():
-    return [(role, role_label(role)) for role in ASSIGNABLE_ROLES]
+    return [SelectChoice(role, role_label(role)) for role in ASSIGNABLE_ROLES]
 
 
-LANGUAGE_CHOICES = [("en", "English"), ("fr", "Français")]
+LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
 
 
 class EmptyForm(FlaskForm):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, Form, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, Form, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from portal.claims import rules
@@ -105,8 +105,8 @@ class ProductForm(StepForm):
     solution_area = RadioField(
         _l("Solution area"),
         choices=[
-            (SolutionArea.BUSINESS_APPLICATIONS.value, _l("Business Applications (Dynamics 365)")),
-            (SolutionArea.MICROSOFT_365.value, _l("Microsoft 365")),
+            SelectChoice(SolutionArea.BUSINESS_APPLICATIONS.value, _l("Business Applications (Dynamics 365)")),
+            SelectChoice(SolutionArea.MICROSOFT_365.value, _l("Microsoft 365")),
         ],
         validators=[_required(_l("Choose a solution area."))],
     )
@@ -119,7 +119,7 @@ class ProductForm(StepForm):
 
     def set_choices(self, answers: Answers) -> None:
         products = rules.products_for(answers.tenant, self.solution_area.data)
-        self.product.choices = [("", _l("Choose…"))] + [(p.id, p.name) for p in products]
+        self.product.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(p.id, p.name) for p in products]
 
     def check(self, answers):
         self._product = self._subscription = None
@@ -173,10 +173,10 @@ class ActivityForm(StepForm):
     )
 
     def set_choices(self, answers: Answers) -> None:
-        self.activity.choices = [(c.value, c.label) for c in rules.activity_choices(answers.solution_area)]
+        self.activity.choices = [SelectChoice(c.value, c.label) for c in rules.activity_choices(answers.solution_area)]
 
     def check(self, answers):
-        allowed = {value for value, _label in self.activity.choices}
+        allowed = {choice.value for choice in self.activity.choices}
         if not self.activity.data or self.activity.errors:
             return
         if self.activity.data not in allowed:
@@ -207,7 +207,7 @@ class MpnForm(StepForm):
     mpn = RadioField(_l("MPN ID"), choices=[], validate_choice=False, validators=[_required(_l("Choose the MPN ID this work is associated with."))])
 
     def set_choices(self, answers: Answers) -> None:
-        self.mpn.choices = [(m.mpn_id, m.mpn_id) for m in answers.mpns]
+        self.mpn.choices = [SelectChoice(m.mpn_id, m.mpn_id) for m in answers.mpns]
 
     def check(self, answers):
         if self.mpn.data and not self.mpn.errors and self.mpn.data not in {m.mpn_id for m in answers.mpns}:
