@@ -150,7 +150,6 @@ def decide_arbitration(reviewer, claim_id: int, winner_id: int, message: str | N
                 lifecycle.transition(contender, "lose_arbitration", reviewer, message=message)
         except TransitionRefused as error:
             raise ClaimError(error.message) from None
-        contender.in_arbitration = False
         note = message or (_l("Arbitration decided: your claim is approved.") if contender.id == winner_id
                            else _l("Arbitration decided: another claim was chosen. Your claim is rejected (competing claim)."))
         comments.post(reviewer, contender, str(note), "decision")

@@ -123,6 +123,9 @@ TRANSITIONS: dict[str, Transition] = {
     )
 }
 
+#: Approvals that a competing claim of another organization turns into an arbitration decision.
+ARBITRATED_APPROVALS = frozenset({"approve", "approve_dispute"})
+
 #: Deadlines: business days for the next party to act, or calendar days for the dispute window.
 REVIEW_DAYS = 5
 PARTNER_DAYS = 5
@@ -270,6 +273,9 @@ def transition(claim, action: str, user=None, *, actor: ActorKind | None = None,
             raise TransitionRefused(_l("Write a message that tells the partner what to provide."))
     elif t.reason == "required-text" and not message:
         raise TransitionRefused(_l("Give a reason."))
+    if action in ARBITRATED_APPROVALS and competitor_exists(claim):
+        raise TransitionRefused(_l("Another partner has an open or approved claim on this customer and product: "
+                                   "decide between the claims in the arbitration view."))
     if action == "dispute":
         if claim.dispute_used:
             raise TransitionRefused(_l("A claim can be disputed only once."))
@@ -291,6 +297,7 @@ def transition(claim, action: str, user=None, *, actor: ActorKind | None = None,
     source = claim.status
     claim.status = t.target
     claim.status_changed_at = now
+    refresh_arbitration(claim)
     claim.due_on = due_on_for(t.target, now, holidays(), claim.in_arbitration)
     if t.target in (S.REJECTED, S.CLOSED, S.PARTNER_ACTION_REQUIRED):
         claim.reason_code = reason_code
@@ -319,6 +326,38 @@ def transition(claim, action: str, user=None, *, actor: ActorKind | None = None,
 
     notifications.status_changed(claim, event, user)
     return event
+
+
+def competitor_exists(claim) -> bool:
+    """Another organization holds an open or approved claim on this claim's customer and product."""
+    from portal.claims.rules import competing_claim_exists
+
+    return competing_claim_exists(claim.organization_id, claim.tenant_id, claim.product_id)
+
+
+def refresh_arbitration(claim) -> None:
+    """An arbitration lasts exactly while two organizations or more hold open or approved claims
+    on the same customer and product: every such claim is marked, and unmarked as soon as the
+    others are gone (withdrawn, rejected, closed, declined, or decided in arbitration). A claim
+    that reopens (a dispute) against an approved competitor is back in arbitration."""
+    from sqlalchemy import select, update
+
+    from portal.claims.models import Claim
+    from portal.extensions import db
+
+    if claim.tenant_id is None or claim.product_id is None:
+        claim.in_arbitration = False
+        return
+    same = (Claim.tenant_id == claim.tenant_id, Claim.product_id == claim.product_id, Claim.status.in_(OPEN_STATUSES))
+    db.session.flush()
+    organizations = set(db.session.scalars(select(Claim.organization_id).where(*same).distinct()))
+    contested = len(organizations) > 1
+    db.session.execute(
+        update(Claim).where(*same, Claim.in_arbitration.is_not(contested)).values(in_arbitration=contested)
+        .execution_options(synchronize_session="fetch")
+    )
+    if claim.status not in OPEN_STATUSES:
+        claim.in_arbitration = False
 
 
 def apply_due(claim, today: date | None = None, now: datetime | None = None) -> bool:

@@ -22,7 +22,7 @@ from portal.claims.errors import ClaimError, DuplicateClaim, StepInvalid
 from portal.claims import lifecycle
 from portal.claims.lifecycle import ClaimStatus
 from portal.claims.models import Claim, ClaimEvent, ClaimFile
-from portal.claims.rules import competing_claim_exists, existing_open_claim, renewed_claim
+from portal.claims.rules import existing_open_claim, renewed_claim
 from portal.claims.wizard import STEPS, Wizard
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -211,21 +211,6 @@ def file_for_download(user, claim_id: int, file_id: int) -> ClaimFile:
 # Submission ---------------------------------------------------------------------------
 
 
-def mark_arbitration(claim: Claim) -> None:
-    """Mark a claim being submitted as in arbitration when another organization holds an open
-    or approved claim on the same tenant and product; the claims it competes with are marked
-    too, so their partners see the notice."""
-    claim.in_arbitration = competing_claim_exists(claim.organization_id, claim.tenant_id, claim.product_id)
-    if claim.in_arbitration:
-        db.session.execute(
-            update(Claim)
-            .where(Claim.tenant_id == claim.tenant_id, Claim.product_id == claim.product_id,
-                   Claim.organization_id != claim.organization_id, Claim.status.in_(lifecycle.OPEN_STATUSES))
-            .values(in_arbitration=True)
-            .execution_options(synchronize_session="fetch")
-        )
-
-
 def submit(user, claim_id: int, *, attested: bool, today: date | None = None) -> Claim:
     """Submit a draft in one transaction. Idempotent: a claim already submitted is returned
     as it is, so a double click, a retry or a second tab produce one submitted claim.
@@ -257,7 +242,6 @@ def submit(user, claim_id: int, *, attested: bool, today: date | None = None) ->
     existing = existing_open_claim(claim.organization_id, claim.tenant_id, claim.product_id, claim.activity, claim.id)
     if existing is not None:
         raise _duplicate(existing)
-    mark_arbitration(claim)
     ended = renewed_claim(claim.organization_id, claim.tenant_id, claim.product_id, claim.activity, claim.id)
     if ended is not None:
         # The new claim takes over from the approved one whose subscription ended.

@@ -88,6 +88,8 @@ def _render_claim(claim, forms=None, status=200):
     available = set(lifecycle.actions_for(claim.status, ActorKind.REVIEWER)) & set(DECISIONS)
     # Another organization's open claim on the same customer and product: an arbitration.
     competing = any(c.organization_id != claim.organization_id for c in actions.competing_claims(claim))
+    if competing:
+        available -= lifecycle.ARBITRATED_APPROVALS  # approving one is the arbitration's decision
     context = {
         "claim": claim,
         "overdue": lifecycle.is_overdue(claim.due_on, services.today()),
@@ -99,6 +101,7 @@ def _render_claim(claim, forms=None, status=200):
         "thread": comments.thread(claim.id),
         "comment_form": EmptyForm() if comments.can_comment(current_user, claim) else None,
         "arbitration_link": claim.in_arbitration or competing,
+        "competing": competing,
         "what_happened": services.what_happened,
         "reasons_label": services.reasons_label,
     }

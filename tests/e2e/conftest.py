@@ -284,7 +284,8 @@ def make_login(portal_app):
 def submitted_claim(portal_app):
     """A claim submitted straight into the live server's database, on a customer tenant of its
     own (so no other test's claim competes with it or duplicates it; pass the same ``tenant_id``
-    to make two organizations' claims compete), with one PoE file, then
+    to make two organizations' claims compete: the lifecycle marks the arbitration), with one
+    PoE file, then
     moved on by ``reviewer_actions`` (functions of ``portal.claims.actions`` taking only the
     reviewer and the claim, e.g. ``("start_review", "approve")``). Statuses change through
     ``lifecycle.transition`` only, as in the app. Returns (id, number)."""
@@ -306,7 +307,7 @@ def submitted_claim(portal_app):
         from sqlalchemy import select
 
         from portal.accounts.models import Mpn, User
-        from portal.claims import actions, lifecycle, services, storage
+        from portal.claims import actions, lifecycle, storage
         from portal.claims.models import Claim, ClaimFile
         from portal.directory.models import Product, Tenant
         from portal.timeutil import utcnow
@@ -347,7 +348,6 @@ def submitted_claim(portal_app):
             db.session.add(ClaimFile(claim_id=claim.id, storage_key=stored.key, filename="proof.pdf", kind="pdf",
                                      content_type="application/pdf", size=stored.size, sha256=stored.sha256,
                                      uploaded_by_id=user.id))
-            services.mark_arbitration(claim)
             lifecycle.transition(claim, "submit", user, now=submitted_at or utcnow())
             checker = db.session.scalar(select(User).where(User.email == reviewer))
             for action in reviewer_actions:

@@ -74,8 +74,10 @@ def product(area="business_applications", name=None) -> Product:
 
 
 def submitted(who: Partner, customer: Tenant, item: Product, *, activity="presales", when: datetime | None = None,
-              in_arbitration=False, description="Workshops and a pilot for the sales team.", files=0) -> Claim:
-    """A claim submitted by ``who`` through the lifecycle (its due date counts from ``when``)."""
+              description="Workshops and a pilot for the sales team.", files=0) -> Claim:
+    """A claim submitted by ``who`` through the lifecycle (its due date counts from ``when``).
+    The lifecycle marks the arbitration when another organization's claim on the same customer
+    and product is open: submit one to put a claim in arbitration."""
     from portal.accounts.models import User
 
     claim = Claim(
@@ -88,7 +90,6 @@ def submitted(who: Partner, customer: Tenant, item: Product, *, activity="presal
         product_id=item.id,
         activity=activity,
         mpn_pk=who.mpn_pk,
-        in_arbitration=in_arbitration,
         customer_contact_name="Dana Customer",
         customer_contact_title="CIO",
         customer_contact_email="dana@customer.example",

@@ -315,8 +315,8 @@ def _competing(app, world):
                           description="Fabrikam ran the pilot.")
         start_review(first, world.reviewer_id)
         second = submitted(world.proseware, customer, item, activity="usage", when=days_ago(2), files=1,
-                           in_arbitration=True, description="Proseware deployed it.")
-        first.in_arbitration = True
+                           description="Proseware deployed it.")
+        assert first.in_arbitration and second.in_arbitration, "the lifecycle didn't mark the arbitration"
         db.session.commit()
         return first.id, second.id
 
@@ -363,6 +363,70 @@ def test_an_arbitration_decision_approves_one_claim_and_rejects_the_other(any_ap
     assert "approved" in comments_of(any_app, second)[0][1]
     assert "competing claim" in comments_of(any_app, first)[0][1]
     assert "win_arbitration" in events_of(any_app, second) and "lose_arbitration" in events_of(any_app, first)
+
+
+def test_a_claim_in_arbitration_cannot_be_approved_on_its_own(any_app, any_world):
+    """Approving one of two competing claims would leave two organizations approved on one
+    customer and product: the page offers the arbitration view instead, and the lifecycle
+    refuses a hand-made request."""
+    reviewer = sign_in(any_app, any_world.reviewer_email)
+    first, second = _competing(any_app, any_world)  # first is under review
+
+    page = text(reviewer.get(f"/review/claims/{first}"))
+    assert "Approve the claim" not in page
+    assert "Another partner's claim competes with this one: approve one of them in the arbitration view." in page
+    assert "Send the information request" in page and "Reject the claim" in page
+
+    refused = follow(reviewer, reviewer.post(f"/review/claims/{first}/approve", data={"approve-message": ""}))
+    assert "decide between the claims in the arbitration view" in text(refused)
+    assert [claim_state(any_app, i).status for i in (first, second)] == ["under_review", "submitted"]
+    assert "approve" not in events_of(any_app, first)
+
+
+def test_the_arbitration_ends_when_the_competitor_is_gone(app, world, reviewer):
+    first, second = _competing(app, world)
+    with app.app_context():
+        from portal.claims import actions
+        from portal.accounts.models import User
+
+        actions.withdraw(db.session.get(User, world.proseware.user_id), second)
+        db.session.commit()
+
+    assert (claim_state(app, first).in_arbitration, claim_state(app, second).in_arbitration) == (False, False)
+    partner_page = text(sign_in(app, world.fabrikam.email).get(f"/claims/{first}"))
+    assert "This claim is in arbitration" not in partner_page
+    assert "This claim is in arbitration" not in text(reviewer.get(f"/review/claims/{first}"))
+    follow(reviewer, reviewer.post(f"/review/claims/{first}/approve", data={"approve-message": ""}))
+    assert claim_state(app, first).status == "approved"
+
+
+def test_a_rejected_competitor_ends_the_arbitration_too(app, world, reviewer):
+    first, second = _competing(app, world)
+    follow(reviewer, reviewer.post(f"/review/claims/{first}/reject",
+                                   data={"reject-reason_code": "insufficient_poe", "reject-message": "Not enough."}))
+    assert claim_state(app, first).status == "rejected"
+    assert (claim_state(app, first).in_arbitration, claim_state(app, second).in_arbitration) == (False, False)
+
+
+def test_a_dispute_after_losing_an_arbitration_is_decided_in_arbitration_again(app, world, reviewer):
+    first, second = _competing(app, world)
+    follow(reviewer, reviewer.post(f"/review/claims/{first}/arbitration", data={"winner": second, "message": ""}))
+    with app.app_context():
+        loser = db.session.get(Claim, first)
+        move(loser, "dispute", world.fabrikam.user_id, message="Our PoE predates theirs.")
+        db.session.commit()
+    assert (claim_state(app, first).in_arbitration, claim_state(app, second).in_arbitration) == (True, True)
+
+    page = text(reviewer.get(f"/review/claims/{first}"))
+    assert "Approve the dispute" not in page and "Reject the dispute" in page
+    refused = follow(reviewer, reviewer.post(f"/review/claims/{first}/approve-dispute", data={"dispute-message": ""}))
+    assert "decide between the claims in the arbitration view" in text(refused)
+    assert [claim_state(app, i).status for i in (first, second)] == ["disputed", "approved"]
+
+    follow(reviewer, reviewer.post(f"/review/claims/{first}/reject-dispute",
+                                   data={"dispute-message": "The other partner's PoE stands."}))
+    assert claim_state(app, first).status == "closed"
+    assert (claim_state(app, first).in_arbitration, claim_state(app, second).in_arbitration) == (False, False)
 
 
 def test_an_arbitration_decision_needs_a_chosen_claim(app, world, reviewer):

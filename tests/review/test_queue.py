@@ -71,8 +71,9 @@ def test_queue_lists_claims_by_due_date_with_overdue_first(app, world, reviewer)
 
 def test_queue_row_shows_organization_customer_product_activity_status_and_reviewer(app, world, reviewer):
     with app.app_context():
-        claim = submitted(world.fabrikam, tenant("Contoso Ltd"), product(name="Dynamics 365 Sales"),
-                          activity="usage", in_arbitration=True)
+        customer, item = tenant("Contoso Ltd"), product(name="Dynamics 365 Sales")
+        claim = submitted(world.fabrikam, customer, item, activity="usage")
+        submitted(world.proseware, customer, item)  # a competing claim: the arbitration
         start_review(claim, world.other_reviewer_id)
         db.session.commit()
         claim_id, number = claim.id, claim.number
@@ -119,37 +120,41 @@ def test_queue_leaves_out_drafts_and_decided_claims_unless_a_status_asks(app, wo
 @pytest.mark.parametrize(
     "query, expected",
     [
-        ("status=submitted", {"submitted", "m365"}),
+        ("status=submitted", {"submitted", "m365", "m365_rival"}),
         ("status=under_review", {"under_review", "mine"}),
         ("status=partner_action_required", {"information"}),
         ("status=disputed", {"disputed"}),
-        ("solution_area=microsoft_365", {"m365"}),
+        ("solution_area=microsoft_365", {"m365", "m365_rival"}),
         ("solution_area=business_applications", {"submitted", "under_review", "information", "disputed", "mine"}),
-        ("arbitration=yes", {"m365"}),
+        ("arbitration=yes", {"m365", "m365_rival"}),
         ("arbitration=no", {"submitted", "under_review", "information", "disputed", "mine"}),
         ("assigned=mine", {"mine"}),
-        ("assigned=unassigned", {"submitted", "m365"}),
+        ("assigned=unassigned", {"submitted", "m365", "m365_rival"}),
         ("status=under_review&assigned=mine", {"mine"}),
-        ("", {"submitted", "under_review", "information", "disputed", "mine", "m365"}),
+        ("", {"submitted", "under_review", "information", "disputed", "mine", "m365", "m365_rival"}),
     ],
 )
 def test_each_filter(app, world, reviewer, query, expected):
     with app.app_context():
-        customer, dynamics = tenant(), product()
+        # Each organization's Dynamics claims on a customer of its own (no arbitration among them);
+        # the Microsoft 365 claims compete.
+        customer, theirs, dynamics = tenant(), tenant(), product()
         claims = {"submitted": submitted(world.fabrikam, customer, dynamics, activity="presales")}
         claims["under_review"] = submitted(world.fabrikam, customer, dynamics, activity="usage")
         start_review(claims["under_review"], world.other_reviewer_id)
-        claims["information"] = submitted(world.proseware, customer, dynamics, activity="presales")
+        claims["information"] = submitted(world.proseware, theirs, dynamics, activity="presales")
         start_review(claims["information"], world.other_reviewer_id)
         move(claims["information"], "request_information", world.other_reviewer_id, reason_code="missing_poe",
              message="Add the proof.")
-        claims["disputed"] = submitted(world.proseware, customer, dynamics, activity="usage")
+        claims["disputed"] = submitted(world.proseware, theirs, dynamics, activity="usage")
         start_review(claims["disputed"], world.other_reviewer_id)
         move(claims["disputed"], "reject", world.other_reviewer_id, reason_code="other", message="No.")
         move(claims["disputed"], "dispute", world.proseware.user_id, message="We did the work.")
-        claims["mine"] = submitted(world.proseware, customer, dynamics, activity="revenue_association")
+        claims["mine"] = submitted(world.proseware, theirs, dynamics, activity="revenue_association")
         start_review(claims["mine"], world.reviewer_id)
-        claims["m365"] = submitted(world.fabrikam, tenant(), product("microsoft_365"), in_arbitration=True)
+        m365_customer, workload = tenant(), product("microsoft_365")
+        claims["m365"] = submitted(world.fabrikam, m365_customer, workload)
+        claims["m365_rival"] = submitted(world.proseware, m365_customer, workload)
         db.session.commit()
         names = {claim.id: name for name, claim in claims.items()}
 
