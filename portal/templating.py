@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from portal.accounts.forms import role_label
 from portal.accounts.permissions import Permission, has_association_access, has_permission
-from portal.claims.lifecycle import activity_label, area_label, event_label, reason_label, status_label
+from portal.claims.lifecycle import activity_label, area_label, event_actor_label, event_label, reason_label, status_label
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         role_label=role_label,
         Permission=Permission,
         status_label=status_label,
+        event_actor_label=event_actor_label,
         activity_label=activity_label,
         area_label=area_label,
         reason_label=reason_label,

@@ -409,6 +409,34 @@ def action_label(action: str | None) -> str:
     return labels.get(action, action or "")
 
 
+#: The claim's fields a partner may edit (``claim_edit``), as the history names them: the
+#: labels of the wizard's fields.
+EDITED_FIELD_LABELS = {
+    "mpn": _l("MPN ID"),
+    "customer_contact_name": _l("Customer contact name"),
+    "customer_contact_title": _l("Customer contact title"),
+    "customer_contact_email": _l("Customer contact email"),
+    "partner_contact_name": _l("Partner contact name"),
+    "partner_contact_email": _l("Partner contact email"),
+    "description": _l("Description of the work"),
+    "acknowledged_on": _l("Date of the customer's acknowledgement"),
+}
+
+
+def event_actor_label(event) -> str:
+    """Who made a history entry: a person's name (a reviewer said so), or who acted without an
+    account (the customer, through the consent page; the directory import; the portal itself)."""
+    from flask_babel import gettext as _
+
+    if event.actor is not None:
+        return event.actor.name + (" (" + _("reviewer") + ")" if event.actor.is_reviewer else "")
+    if event.kind == "imported":
+        return _("The directory")
+    if event.action in ("consent_confirmed", "consent_declined", "decline"):
+        return _("The customer")
+    return _("The portal")
+
+
 def event_label(event) -> str:
     """One line of a claim's history."""
     from flask_babel import gettext as _
@@ -428,7 +456,14 @@ def event_label(event) -> str:
             "reply": _("Reply posted"),
         }.get(event.action, _("Comment posted"))
     if event.kind == "edit":
-        return _("Claim edited: %(fields)s", fields=event.note or "")
+        fields = [str(EDITED_FIELD_LABELS.get(name.strip(), name.strip())) for name in (event.note or "").split(",") if name.strip()]
+        return _("Claim edited: %(fields)s", fields=", ".join(fields))
+    if event.kind == "consent":
+        return {
+            "consent_requested": _("Consent asked of the customer by email"),
+            "consent_confirmed": _("Confirmed by the customer"),
+            "consent_declined": _("Declined by the customer"),
+        }.get(event.action, _("Customer consent"))
     if event.kind == "upload":
         if event.action == "remove_file":
             return _("File removed: %(name)s", name=event.note or "")

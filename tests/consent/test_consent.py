@@ -112,6 +112,10 @@ def test_declining_closes_the_claim_and_tells_the_partner(demo):
     page = words(sign_in(demo, BEA).get(f"/claims/{claim_id}"))
     assert "Customer consent Declined by the customer: We never worked with them." in page
     assert "Closed" in page
+    # The history says it in words, in the order it happened, and who did it.
+    assert re.search(r"The portal · Consent asked of the customer by email .*The customer · Declined by the customer "
+                     r".*The customer · Declined by the customer \(", page), page
+    assert "· consent" not in page, "the history shows an internal identifier"
 
 
 def test_declining_an_approved_claim_ends_the_association(demo):

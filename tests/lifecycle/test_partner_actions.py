@@ -381,7 +381,12 @@ def test_edit_writes_a_history_entry_naming_the_fields(demo):
         fields = set(entry.note.split(", "))
     assert fields == {"mpn", "customer_contact_title", "customer_contact_email", "description", "acknowledged_on"}
     page = text(client.get(f"/claims/{claim_id}"))
-    assert "Claim edited: " in page and "customer_contact_email" in page
+    edited = re.search(r"Claim edited: ([^<]*)</li>", page)
+    assert edited, "no edit in the history"
+    for label in ("MPN ID", "Customer contact title", "Customer contact email", "Description of the work",
+                  "Date of the customer's acknowledgement"):
+        assert label in edited.group(1), label
+    assert "customer_contact" not in page and "acknowledged_on" not in page, "the history shows column names"
     claim = claim_row(demo, claim_id)
     assert claim.status == "partner_action_required"  # editing doesn't resubmit
 
