@@ -88,6 +88,13 @@ def check_domain(tenant: Tenant | None, raw: str) -> FieldError | None:
 _CHECK_WITH_CUSTOMER = _l("Work with your customer to make sure the subscription is correct and that you're using the correct Tenant ID.")
 
 
+def _with_advice(message) -> str:
+    """A reason followed by the seed's advice for every subscription error ("work with your
+    customer..."), each its own translated sentence. Reasons whose own words already send the
+    user to the customer (product not on the tenant, not provisioned) don't repeat it."""
+    return f"{message} {_CHECK_WITH_CUSTOMER}"
+
+
 def products_for(tenant: Tenant | None, solution_area: str | None) -> list[Product]:
     """The products or workloads present on the tenant for the solution area: the only choices."""
     if tenant is None or not solution_area:
@@ -112,16 +119,16 @@ def subscription_problem(subscription: Subscription) -> FieldError | None:
     """Why this subscription (already known to be on the tenant) cannot be claimed, if it can't."""
     if subscription.product.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
         return _error(
-            _l("The subscription provided isn't for Dynamics. Enter the ID of a Dynamics 365 subscription."),
+            _with_advice(_l("The subscription provided isn't for Dynamics. Enter the ID of a Dynamics 365 subscription.")),
             "subscription_not_dynamics",
             support=True,
         )
     if subscription.channel == Channel.CSP:
         return _error(
-            _l(
+            _with_advice(_l(
                 "The subscription provided is for CSP. Business Applications activities apply only to "
                 "products bought through Volume Licensing or Web-Direct."
-            ),
+            )),
             "subscription_csp",
             support=True,
         )
@@ -149,13 +156,16 @@ def check_subscription_id(tenant: Tenant, raw: str) -> tuple[Subscription | None
     key = normalize_guid(raw)
     if key is None:
         return None, _error(
-            _l("The identifier provided isn't a subscription ID. A subscription ID is a GUID, for example 7c9e6679-7425-40de-944b-e07fc1f90ae7."),
+            _with_advice(_l("The identifier provided isn't a subscription ID. A subscription ID is a GUID, for example 7c9e6679-7425-40de-944b-e07fc1f90ae7.")),
             "not_a_subscription_id",
             support=True,
         )
+    # Only the customer's own Tenant ID (typed by the user at step 1) is called a Tenant ID:
+    # another customer's reads exactly like an unknown GUID (subscription_not_on_tenant below),
+    # or this check would confirm, past the tenant look-up limit, that a GUID is a known tenant.
     if key == tenant.tenant_id:
         return None, _error(
-            _l("The identifier provided isn't a subscription ID: it is a Tenant ID. Enter the ID of the subscription."),
+            _with_advice(_l("The identifier provided isn't a subscription ID: it is a Tenant ID. Enter the ID of the subscription.")),
             "tenant_id_as_subscription",
             support=True,
         )
@@ -233,7 +243,9 @@ def renewed_claim(organization_id: int, tenant_id: str, product_id: str, activit
 
 
 def check_not_claimed(organization_id, tenant_id, product_id, activity, *, by_subscription: bool, exclude_id=None) -> FieldError | None:
-    """One organization, one open claim per tenant, product and activity."""
+    """One organization, one open claim per tenant, product and activity. The message links to
+    the existing claim and, like every subscription error of the seed, ends with its advice and
+    the Contact support link."""
     existing = existing_open_claim(organization_id, tenant_id, product_id, activity, exclude_id)
     if existing is None:
         return None
@@ -242,7 +254,10 @@ def check_not_claimed(organization_id, tenant_id, product_id, activity, *, by_su
         message = _l("The subscription has already been claimed by your organization for this activity.")
     else:
         message = _l("Your organization already has an open claim for this customer, product and activity.")
-    return _error(message, "already_claimed", link_url=link, link_text=_l("See claim %(number)s", number=existing.number))
+    return _error(
+        _with_advice(message), "already_claimed",
+        link_url=link, link_text=_l("See claim %(number)s", number=existing.number), support=True,
+    )
 
 
 def competing_claim_exists(organization_id: int, tenant_id: str, product_id: str) -> bool:

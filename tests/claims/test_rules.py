@@ -48,6 +48,12 @@ TODAY = date(2026, 11, 24)
 BA = "business_applications"
 M365 = "microsoft_365"
 
+#: The seed's advice after its subscription errors, as the catalogs word it.
+ADVICE = {
+    "en": "Work with your customer to make sure the subscription is correct and that you're using the correct Tenant ID.",
+    "fr": "Contactez votre client pour vous assurer que l'abonnement est correct et que vous utilisez l'ID de locataire correct.",
+}
+
 
 @pytest.fixture(params=["en", "fr"])
 def locale(request):
@@ -210,6 +216,38 @@ def test_inactive_subscription_ends_with_the_seeds_advice(ctx, locale):
     says(error, locale, "Work with your customer to make sure the subscription is correct")
 
 
+@pytest.mark.parametrize(
+    "tenant_id, raw, code",
+    [
+        (CONTOSO, SUB_CONTOSO_TEAMS, "subscription_not_dynamics"),
+        (CONTOSO, SUB_CONTOSO_CS_CSP, "subscription_csp"),
+        (NORTHWIND, SUB_NORTHWIND_FINANCE_EXPIRED, "subscription_inactive"),
+        (CONTOSO, "SUB-12345", "not_a_subscription_id"),
+        (CONTOSO, CONTOSO, "tenant_id_as_subscription"),
+        (CONTOSO, SUB_WINGTIP_SALES, "subscription_not_on_tenant"),
+    ],
+    ids=["not-dynamics", "csp", "inactive", "not-a-subscription-id", "tenant-id", "not-on-tenant"],
+)
+def test_subscription_errors_end_with_the_seeds_advice_then_support(ctx, locale, tenant_id, raw, code):
+    """The seed follows its subscription errors with "work with your customer to ensure the
+    subscription is correct and that you're using the correct tenant ID", then support."""
+    with force_locale(locale):
+        _found, error = rules.check_subscription_id(tenant(tenant_id), raw)
+
+    assert error.code == code
+    assert str(error).endswith(" " + ADVICE[locale]), str(error)
+    assert error.support
+
+
+def test_product_resolved_to_a_csp_subscription_ends_with_the_seeds_advice(ctx, locale):
+    with force_locale(locale):
+        _found, error = rules.resolve_subscription(tenant(CONTOSO), product("d365-customer-service"))
+
+    assert error.code == "subscription_csp"
+    assert str(error).endswith(" " + ADVICE[locale])
+    assert error.support
+
+
 @pytest.mark.parametrize("raw", ["abc", "12345", "7c9e6679-7425-40de-944b-e07fc1f90ae", "7c9e6679742540de944be07fc1f90ae7x"])
 def test_identifier_that_is_not_a_guid_is_not_a_subscription_id(ctx, locale, raw):
     with force_locale(locale):
@@ -229,6 +267,19 @@ def test_another_customers_tenant_id_as_subscription_says_no_such_subscription(c
 
     assert found is None
     assert error.code == "subscription_not_on_tenant"
+
+
+@pytest.mark.parametrize("other_tenant", [NORTHWIND, WINGTIP, TAILSPIN])
+def test_another_customers_tenant_id_as_subscription_reads_exactly_like_an_unknown_guid(ctx, locale, other_tenant):
+    with force_locale(locale):
+        _f, other = rules.check_subscription_id(tenant(CONTOSO), other_tenant)
+        _f, unknown = rules.check_subscription_id(tenant(CONTOSO), str(uuid.uuid4()))
+        _f, own = rules.check_subscription_id(tenant(CONTOSO), CONTOSO)
+
+    assert other.code == unknown.code == "subscription_not_on_tenant"
+    assert str(other) == str(unknown)
+    assert (other.support, other.link_url, other.link_text) == (unknown.support, unknown.link_url, unknown.link_text)
+    assert str(other) != str(own)  # only the customer's own Tenant ID is called one
 
 
 @pytest.mark.parametrize("raw", [CONTOSO, CONTOSO.upper(), "{" + CONTOSO + "}"])
@@ -361,6 +412,18 @@ def _claim_of(organization_id, tenant_id, product_id, activity):
     ))
 
 
+ALREADY_CLAIMED = {
+    True: {
+        "en": "The subscription has already been claimed by your organization for this activity.",
+        "fr": "Cet abonnement a déjà été revendiqué par votre organisation pour cette activité.",
+    },
+    False: {
+        "en": "Your organization already has an open claim for this customer, product and activity.",
+        "fr": "Votre organisation a déjà une revendication ouverte pour ce client, ce produit et cette activité.",
+    },
+}
+
+
 @pytest.mark.parametrize("by_subscription, phrase", [
     (True, "The subscription has already been claimed by your organization for this activity"),
     (False, "Your organization already has an open claim for this customer, product and activity"),
@@ -375,6 +438,10 @@ def test_second_open_claim_of_the_organization_is_already_claimed_with_a_link(fa
     assert error.link_url == f"/claims/{existing.id}"
     assert existing.number in error.link_text
     says(error, locale, phrase)
+    # The seed's advice, then the Contact support link, like every subscription error.
+    assert str(error) == f"{ALREADY_CLAIMED[by_subscription][locale]} {ADVICE[locale]}"
+    assert error.support
+    assert error.link_text == {"en": f"See claim {existing.number}", "fr": f"Voir la revendication {existing.number}"}[locale]
 
 
 def test_other_activities_and_other_organizations_are_not_already_claimed(fabrikam):
@@ -470,6 +537,10 @@ def test_fourth_interactive_tenant_lookup_in_a_minute_is_refused(ctx, gina, loca
     assert found is None
     assert error.code == "tenant_rate_limited"
     says(error, locale, "You have looked up many tenants in a short time")
+    assert str(error) == {
+        "en": "You have looked up many tenants in a short time. Wait a minute, then try again.",
+        "fr": "Vous avez recherché de nombreux locataires en peu de temps. Patientez une minute, puis réessayez.",
+    }[locale]
 
 
 def test_unknown_tenants_count_against_the_limit_too(ctx, gina):

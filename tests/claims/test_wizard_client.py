@@ -339,6 +339,8 @@ ERROR_CASES = [
     ("not_a_subscription_id", {"tenant": CONTOSO}, "product", {"solution_area": BA, "subscription_id": "SUB-12345"}, "subscription_id", "The identifier provided isn't a subscription ID", True),
     ("tenant_id_as_subscription", {"tenant": CONTOSO}, "product", {"solution_area": BA, "subscription_id": CONTOSO}, "subscription_id", "it is a Tenant ID", True),
     ("subscription_not_on_tenant", {"tenant": CONTOSO}, "product", {"solution_area": BA, "subscription_id": SUB_WINGTIP_SALES}, "subscription_id", "There is no subscription with this ID on this customer's tenant", True),
+    ("already_claimed_subscription", {"tenant": ADVENTURE, "subscription_id": SUB_ADVENTURE_CS}, "activity", {"activity": "usage"}, "activity", "The subscription has already been claimed by your organization for this activity", True),
+    ("already_claimed_product", {"tenant": ADVENTURE, "product": "d365-customer-service"}, "activity", {"activity": "usage"}, "activity", "Your organization already has an open claim for this customer, product and activity", True),
     ("subscription_for_m365", {"tenant": CONTOSO}, "product", {"solution_area": M365, "product": "m365-teams", "subscription_id": SUB_CONTOSO_TEAMS}, "subscription_id", "Subscription IDs apply to Business Applications only", False),
     ("revenue_fields", {}, "activity", {"activity": "revenue_association"}, "solution_seller", "Enter the solution seller's name.", False),
     ("email_format", {}, "contacts", {**valid_steps()["contacts"], "customer_email": "dana@"}, "customer_email", "Enter an email address in the right format", False),
@@ -388,6 +390,35 @@ def test_every_error_reason_reaches_a_french_user_beside_its_field(demo, walker_
     assert slot_text(inline, field) == message
 
 
+#: The seed's advice after its subscription errors, and the words before the support link.
+ADVICE = {
+    "en": "Work with your customer to make sure the subscription is correct and that you're using the correct Tenant ID.",
+    "fr": "Contactez votre client pour vous assurer que l'abonnement est correct et que vous utilisez l'ID de locataire correct.",
+}
+BEFORE_SUPPORT = {"en": "If that doesn't resolve it,", "fr": "Si cela ne résout pas votre problème,"}
+SUPPORT_LINK_TEXT = {"en": "contact support", "fr": "contactez le support"}
+SUBSCRIPTION_ERRORS = [
+    c for c in ERROR_CASES
+    if c[0] in {"product_csp", "product_suspended", "subscription_not_dynamics", "subscription_csp", "subscription_expired",
+                "subscription_suspended", "not_a_subscription_id", "tenant_id_as_subscription", "subscription_not_on_tenant",
+                "already_claimed_subscription", "already_claimed_product"}
+]
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+@pytest.mark.parametrize("earlier, step, data, field", [c[1:5] for c in SUBSCRIPTION_ERRORS], ids=[c[0] for c in SUBSCRIPTION_ERRORS])
+def test_subscription_errors_end_with_the_seeds_advice_then_contact_support(demo, walker_for, locale, earlier, step, data, field):
+    walker = walker_for({"en": GINA, "fr": CAMILLE}[locale])
+    claim_id = walker.new()
+    walker.walk(claim_id, valid_steps(**earlier), upto=step)
+
+    for response in (walker.post(claim_id, step, data), walker.check(claim_id, step, data, field)):
+        message = slot_text(response, field)
+        assert ADVICE[locale] in message, message
+        assert message.index(ADVICE[locale]) < message.index(BEFORE_SUPPORT[locale])
+        assert f'<a href="{demo.config["SUPPORT_URL"]}">{SUPPORT_LINK_TEXT[locale]}</a>' in error_slot(response, field)
+
+
 def test_the_support_link_follows_the_configured_url(demo, gina):
     demo.config["SUPPORT_URL"] = "https://support.example/cpor?topic=association"
     claim_id = gina.new()
@@ -406,6 +437,27 @@ def test_subscription_of_another_tenant_reads_like_an_unknown_one(gina):
 
     assert slot_text(elsewhere, "subscription_id") == slot_text(unknown, "subscription_id")
     assert "Wingtip" not in text(elsewhere)
+
+
+@pytest.mark.parametrize("email", [GINA, CAMILLE], ids=["en", "fr"])
+def test_another_customers_tenant_id_as_subscription_reads_like_an_unknown_guid(walker_for, email):
+    """Only the customer's own Tenant ID (typed at step 1) is called a Tenant ID: another
+    customer's gets the answer a random GUID gets, so it confirms no tenant."""
+    walker = walker_for(email)
+    claim_id = walker.new()
+    walker.walk(claim_id, valid_steps(tenant=CONTOSO), upto="product")
+
+    def answer(raw):
+        data = {"solution_area": BA, "subscription_id": raw}
+        posted, inline = walker.post(claim_id, "product", data), walker.check(claim_id, "product", data, "subscription_id")
+        assert posted.status_code == 422
+        assert slot_text(inline, "subscription_id") == slot_text(posted, "subscription_id")
+        return error_slot(posted, "subscription_id")
+
+    unknown = answer(str(uuid.uuid4()))
+    for other_tenant in (NORTHWIND, WINGTIP.upper(), "{" + ADVENTURE + "}"):
+        assert answer(other_tenant) == unknown, other_tenant
+    assert answer(CONTOSO) != unknown  # the customer's own Tenant ID is named as such
 
 
 def test_domain_of_another_tenant_reads_like_an_unknown_domain(gina):
@@ -430,7 +482,38 @@ def test_second_claim_for_the_same_customer_product_and_activity_links_to_the_fi
     assert response.status_code == 422
     assert_error_on_field(response, "activity", "The subscription has already been claimed by your organization for this activity")
     assert f'<a href="/claims/{existing_id}">See claim {number}</a>' in error_slot(response, "activity")
+    slot = error_slot(response, "activity")
+    assert ADVICE["en"] in slot_text(response, "activity")
+    assert "If that doesn't resolve it," in slot
+    assert f'<a href="{demo.config["SUPPORT_URL"]}">contact support</a>' in slot
     assert gina.post(claim_id, "activity", {"activity": "presales"}).status_code == 302
+
+
+@pytest.mark.parametrize("answers, french", [
+    ({"subscription_id": SUB_ADVENTURE_CS}, "Cet abonnement a déjà été revendiqué par votre organisation pour cette activité."),
+    ({"product": "d365-customer-service"}, "Votre organisation a déjà une revendication ouverte pour ce client, ce produit et cette activité."),
+], ids=["by-subscription", "by-product"])
+def test_second_claim_links_to_the_first_in_french(demo, walker_for, answers, french):
+    with demo.app_context():
+        existing = db.session.scalar(select(Claim).where(Claim.tenant_id == ADVENTURE, Claim.product_id == "d365-customer-service"))
+        existing_id, number = existing.id, existing.number
+    camille = walker_for(CAMILLE)
+    claim_id = camille.new()
+    camille.walk(claim_id, valid_steps(tenant=ADVENTURE, **answers), upto="activity")
+
+    response = camille.post(claim_id, "activity", {"activity": "usage"})
+    inline = camille.check(claim_id, "activity", {"activity": "usage"}, "activity")
+
+    assert response.status_code == 422
+    assert lang(response) == "fr"
+    message = slot_text(response, "activity")
+    assert f"{french} {ADVICE['fr']} Voir la revendication {number}" in message
+    assert "already" not in message and "See claim" not in message
+    slot = error_slot(response, "activity")
+    assert f'<a href="/claims/{existing_id}">Voir la revendication {number}</a>' in slot
+    assert f'Si cela ne résout pas votre problème, <a href="{demo.config["SUPPORT_URL"]}">contactez le support</a>' in " ".join(slot.split())
+    assert slot_text(inline, "activity") == message
+    assert camille.post(claim_id, "activity", {"activity": "presales"}).status_code == 302
 
 
 def test_tenant_lookups_typed_in_the_wizard_are_rate_limited(demo, gina):
@@ -449,6 +532,26 @@ def test_tenant_lookups_typed_in_the_wizard_are_rate_limited(demo, gina):
     # Moving through the later steps revalidates the stored tenant without counting.
     gina.client.post(f"/claims/{claim_id}/wizard/customer", data={**valid_steps()["customer"], "action": "back"})
     assert gina.client.get(f"/claims/{claim_id}/wizard/product").status_code == 200
+
+
+def test_tenant_lookups_typed_in_the_wizard_are_rate_limited_in_french(demo, walker_for):
+    demo.config["TENANT_LOOKUP_LIMIT"] = "3 per minute"
+    camille = walker_for(CAMILLE)
+    claim_id = camille.new()
+    for _ in range(3):
+        assert slot_text(camille.check(claim_id, "customer", {"tenant_id": WINGTIP, "domain": ""}, "tenant_id"), "tenant_id") == ""
+
+    inline = camille.check(claim_id, "customer", {"tenant_id": CONTOSO, "domain": ""}, "tenant_id")
+    refused = camille.post(claim_id, "customer", valid_steps()["customer"])
+
+    french = "Vous avez recherché de nombreux locataires en peu de temps. Patientez une minute, puis réessayez."
+    assert refused.status_code == 422
+    assert lang(refused) == "fr"
+    for response in (inline, refused):
+        assert slot_text(response, "tenant_id") == f"Erreur : {french}"
+        assert "You have looked up many tenants" not in slot_text(response, "tenant_id")
+    _tag, attributes = element(refused, "tenant_id")
+    assert "tenant_id-error" in attributes["aria-describedby"].split()
 
 
 # --- choices that depend on earlier answers ------------------------------------------------------
