@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, tuple_
+from sqlalchemy import false, func, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from portal.claims.lifecycle import ClaimStatus
@@ -26,6 +26,8 @@ from portal.extensions import db
 PAGE_SIZE = 25
 SORTS = ("newest", "oldest", "due", "customer")
 _NUMBER = re.compile(r"^(?:cpor-?)?0*(\d{1,12})$", re.IGNORECASE)
+#: An MPN ID as the directory holds it (SPEC section 3): 6 or 7 digits.
+_MPN_ID = re.compile(r"^[0-9]{6,7}$")
 _CURSOR_MAX = 4096
 _MAX_ID = 2**31 - 1  # claims.id is an INTEGER column
 
@@ -50,6 +52,12 @@ class ListQuery:
         if values["sort"] not in SORTS:
             values["sort"] = "newest"
         return cls(**values)
+
+    @property
+    def mpn_invalid(self) -> bool:
+        """An MPN ID typed that is not one (6 or 7 digits): the list says so beside the field
+        and the filter is not applied, in the list as in the export."""
+        return bool(self.mpn) and not _MPN_ID.match(self.mpn)
 
     def params(self, **changes) -> dict:
         """The query string of this list (without empty values), as the URL shows it."""
@@ -87,10 +95,16 @@ def _filtered(user, lq: ListQuery):
         query = query.where(Claim.solution_area == lq.area)
     if lq.activity:
         query = query.where(Claim.activity == lq.activity)
-    if lq.mpn:
+    if lq.mpn and not lq.mpn_invalid:
         from portal.accounts.models import Mpn
 
-        query = query.where(Claim.mpn_pk.in_(select(Mpn.id).where(Mpn.mpn_id == lq.mpn)))
+        # MPN IDs are unique: resolved first, so that the claims query filters its indexed
+        # mpn_pk by a value the planner can weigh (an MPN ID with few claims or none is read
+        # from ix_claims_mpn_pk, never by walking a million rows in the sort's order). Another
+        # organization's MPN ID selects nothing for a partner, without reading any claim.
+        mpn = db.session.execute(select(Mpn.id, Mpn.organization_id).where(Mpn.mpn_id == lq.mpn)).first()
+        visible = mpn is not None and (user.is_reviewer or mpn.organization_id == user.organization_id)
+        query = query.where(Claim.mpn_pk == mpn.id if visible else false())
     if lq.arbitration in ("yes", "no"):
         query = query.where(Claim.in_arbitration.is_(lq.arbitration == "yes"))
     return query
@@ -175,6 +189,19 @@ def page(user, lq: ListQuery, size: int = PAGE_SIZE) -> Page:
     rows = rows[:size]
     next_cursor = _encode((_sort_value(rows[-1], lq.sort), rows[-1].id)) if more and rows else None
     return Page(rows, next_cursor, lq)
+
+
+def apply_passed_deadlines(user) -> int:
+    """Deadlines are true on read (SPEC section 5): before a page lists claims, the deadlines
+    that passed among those it can show (the organization's for a partner, every claim for a
+    reviewer) are applied. Returns how many claims changed."""
+    from portal.claims.lifecycle import sweep
+
+    if user.is_reviewer:
+        return sweep()
+    if user.organization_id is None:
+        return 0  # no organization, no claims: never a sweep of everyone's
+    return sweep(organization_id=user.organization_id)
 
 
 def status_counts(user) -> dict[str, int]:

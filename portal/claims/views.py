@@ -30,22 +30,22 @@ def index():
     """The claims list; an htmx request from its filter form gets the results only, and the
     URL it pushes loads the same page without htmx."""
     lq = listing.ListQuery.from_args(request.args)
-    if current_user.is_partner:
-        from portal.claims.cli import sweep
-
-        sweep(organization_id=current_user.organization_id)
+    # Deadlines are true on read: none that passed is shown as pending, to partners or reviewers.
+    listing.apply_passed_deadlines(current_user)
     result = listing.page(current_user, lq)
-    context = {"page": result, "lq": lq, "mpns": _mpn_choices(), "statuses": list(lifecycle.ClaimStatus)[1:],
-               "activities": list(lifecycle.Activity)}
+    context = {"page": result, "lq": lq, "mpns": _mpn_choices(), "mpn_typed": current_user.is_reviewer,
+               "statuses": list(lifecycle.ClaimStatus)[1:], "activities": list(lifecycle.Activity)}
     if hx.wants_fragment():
         # The address bar shows the tidy URL of this list (no empty filters), which loads
-        # the same page without htmx.
-        response = make_response(render_template("claims/_list_results.html", **context))
+        # the same page without htmx. The MPN ID's message beside its field comes along.
+        response = make_response(render_template("claims/_list_results.html", fragment=True, **context))
         return hx.push_url(response, url_for("claims.index", **lq.params()))
     return render_template("claims/list.html", **context)
 
 
 def _mpn_choices():
+    """A partner picks one of its organization's MPN IDs; a reviewer, who may look for any
+    organization's, types one (``mpn_typed``)."""
     if current_user.is_reviewer:
         return []
     from portal.accounts.services import organization_mpns
@@ -63,6 +63,8 @@ def export():
     from flask import Response, stream_with_context
 
     lq = listing.ListQuery.from_args(request.args)
+    # Deadlines are true on read, in the file as on the page.
+    listing.apply_passed_deadlines(current_user)
     user = current_user._get_current_object()
     reviewer = user.is_reviewer
     header = [_("Claim"), _("Status"), _("In arbitration"), _("Customer"), _("Tenant ID"), _("Solution area"),

@@ -13,13 +13,10 @@ def home():
         return redirect(url_for("review.queue"))
     if not has_association_access(current_user):
         abort(403)
-    from portal.claims import services as claims
-    from portal.claims.cli import sweep
-
-    sweep(organization_id=current_user.organization_id)
-
     from portal.claims import listing
+    from portal.claims import services as claims
 
+    listing.apply_passed_deadlines(current_user)  # deadlines are true on read
     return render_template(
         "main/home.html",
         drafts=claims.drafts_of(current_user),

@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from portal import hx
 from portal.accounts.forms import EmptyForm
 from portal.accounts.permissions import PermissionDenied, reviewer_required
-from portal.claims import actions, comments, lifecycle
+from portal.claims import actions, comments, lifecycle, listing
 from portal.claims.errors import ClaimError
 from portal.claims.lifecycle import OPEN_STATUSES, ActorKind, ClaimStatus
 from portal.claims.services import visible_claim
@@ -42,6 +42,9 @@ def queue():
     form = QueueFilterForm(formdata=request.args)
     form.clean()
     after = request.args.get("after") or None
+    # Deadlines are true on read: a claim whose partner answer is past due is rejected (and a
+    # closed dispute window closes it) before the queue lists it, never shown as still waiting.
+    listing.apply_passed_deadlines(current_user)
     page = services.queue(form.filters(current_user.id), after=after)
     context = {
         "form": form,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import timedelta
 
 import pytest
 
@@ -13,7 +13,7 @@ from portal.claims import listing
 from portal.claims.models import Claim
 from portal.directory.models import Tenant
 from portal.extensions import db
-from tests.lists.conftest import PRODUCTS, TAILSPIN, WINGTIP, expected_order, fill, insert_claim, sign_in
+from tests.lists.conftest import PRODUCTS, TAILSPIN, TODAY, WINGTIP, expected_order, fill, insert_claim, sign_in
 
 HEADER = ["Claim", "Status", "In arbitration", "Customer", "Tenant ID", "Solution area", "Product or workload",
           "Activity", "MPN ID", "Submitted", "Due", "Customer consent"]
@@ -78,7 +78,9 @@ def test_each_row_says_what_the_list_says(app, world):
                            activity="usage", in_arbitration=True)
         claim = db.session.get(Claim, row.id)
         claim.consent_state = "confirmed"
-        due = claim.due_on = date(2026, 5, 4)
+        # Still open to the partner's answer: a date already past would be applied on read
+        # (rejected, then closed), as test_deadlines_on_read shows.
+        due = claim.due_on = TODAY + timedelta(days=4)
         db.session.commit()
     rows = rows_of(sign_in(app, world.fabrikam_email).get("/claims/export.csv"))
     assert rows[1] == [f"CPOR-{row.id:06d}", "Partner action required", "yes", "Tailspin Toys", TAILSPIN[0], "Microsoft 365",
