@@ -42,8 +42,8 @@ def token_for(claim: Claim) -> str:
 
 
 def request_consent(claim: Claim) -> str | None:
-    """Ask the customer contact (email in the queue, in English: the customer has no
-    account and no language setting). Returns the token, or None without a contact."""
+    """Ask the customer contact (an email in the queue, in every language of the portal). Returns
+    the token, or None without a contact."""
     if not claim.customer_contact_email:
         return None
     claim.consent_state = "pending"
@@ -51,11 +51,16 @@ def request_consent(claim: Claim) -> str | None:
     claim.consent_requested_at = utcnow()
     token = token_for(claim)
     url = current_app.config["PORTAL_BASE_URL"].rstrip("/") + f"/consent/{token}"
-    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
-        subject = _("Please confirm your partner of record: %(partner)s", partner=claim.organization.name)
-        body = render_template("emails/consent_request.txt", claim=claim, url=url,
-                               days=current_app.config["CONSENT_MAX_AGE_DAYS"])
-    notifications.queue_raw_email(claim.customer_contact_email, subject, body)
+    # The customer has no account and no language setting: the email says it in each of the
+    # portal's languages, the default first (the consent page then follows the browser's).
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    subjects, bodies = [], []
+    for locale in sorted(current_app.config["LANGUAGES"], key=lambda code: code != default):
+        with force_locale(locale):
+            subjects.append(_("Please confirm your partner of record: %(partner)s", partner=claim.organization.name))
+            bodies.append(render_template("emails/consent_request.txt", claim=claim, url=url,
+                                          days=current_app.config["CONSENT_MAX_AGE_DAYS"]))
+    notifications.queue_raw_email(claim.customer_contact_email, " / ".join(subjects), "\n\n-----\n\n".join(bodies))
     db.session.add(ClaimEvent(claim_id=claim.id, kind="consent", action="consent_requested"))
     db.session.flush()
     return token

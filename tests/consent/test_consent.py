@@ -52,7 +52,14 @@ def test_submitting_a_claim_emails_the_customer_contact_a_consent_link(demo):
     claim_id = walker.file_claim()
     (request,) = consent_emails(demo)
     assert request.recipient == "dana@customer.example"
-    assert request.subject == "Please confirm your partner of record: Fabrikam Consulting"
+    # No account, no language setting: English, then French.
+    assert request.subject == ("Please confirm your partner of record: Fabrikam Consulting"
+                               " / Veuillez confirmer votre partenaire attitré\u00a0: Fabrikam Consulting")
+    english, french = request.body.split("\n-----\n")
+    assert "Confirm or decline the association here (the link works for 30 days):" in english
+    assert "Confirmez ou refusez l'association ici" in french and "30" in french
+    link = re.search(r"https?://\S+/consent/\S+", english).group(0)
+    assert link in french, "the two languages don't carry the same link"
     assert f"{demo.config['PORTAL_BASE_URL']}/consent/" in request.body
     assert "Dana Customer" in request.body and "Wingtip Toys" in request.body and "Dynamics 365 Sales" in request.body
     assert "30 days" in request.body
