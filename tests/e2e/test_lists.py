@@ -150,3 +150,35 @@ def test_list_without_results_has_no_axe_violation(page, partner_with_claims):
     page.reload()
     expect(page.get_by_text("No claim matches these filters.")).to_be_visible()
     assert_no_axe_violations(page)
+
+
+def test_a_reviewer_filters_by_a_typed_mpn_id(page, demo, partner_with_claims, portal_app):
+    """Reviewers see every organization's claims: the MPN ID is typed, checked beside the field
+    as it is typed, and the list follows with the URL pushed."""
+    from portal.accounts.models import Mpn, User
+
+    with portal_app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == partner_with_claims.email))
+        mpn_id = db.session.scalar(db.select(Mpn.mpn_id).where(Mpn.organization_id == user.organization_id))
+        organization = user.organization.name
+    reviewer = demo.login(reviewer=True)
+    sign_in(page, reviewer.email, reviewer.password)
+    page.goto("/claims/")
+    mark_loaded(page)
+    field = page.get_by_label("MPN ID")
+    expect(field).to_have_accessible_description("The exact MPN ID, 6 or 7 digits.")
+
+    field.fill("12")
+    message = "An MPN ID is 6 or 7 digits: this filter is not applied."
+    expect(page.locator("#filter-mpn-error")).to_contain_text(message)
+    expect(field).to_have_accessible_description(re.compile(re.escape(message)))
+    assert_no_axe_violations(page)
+
+    field.fill(mpn_id)
+    expect(page).to_have_url(re.compile(rf"[?&]mpn={mpn_id}\b"))
+    expect(page.locator("#filter-mpn-error")).to_have_text("")
+    expect(rows(page)).to_have_count(PAGE_SIZE)
+    expect(rows(page).locator("td:nth-of-type(1)")).to_have_text([organization] * PAGE_SIZE)  # that MPN's only
+    expect(rows(page).first).to_contain_text(APPROVED[-1])  # the newest first
+    assert_not_reloaded(page)
+    assert_no_axe_violations(page)
