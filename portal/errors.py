@@ -4,14 +4,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from portal import hx
+from portal.accounts.permissions import PermissionDenied
+from portal.accounts.services import organization_admins
+from portal.claims.loader import ClaimNotFound
+from portal.extensions import db
+
 
 
 def _admins_to_contact():
     if not (current_user and current_user.is_authenticated and current_user.is_partner):
         return []
-    from portal.accounts.services import organization_admins
-
     return organization_admins(current_user.organization_id)
 
 
@@ -23,18 +25,20 @@ def init_app(app: Flask) -> None:
     def forbidden(_error):
         return page("errors/403.html", 403, admins=_admins_to_contact())
 
-    from portal.accounts.permissions import PermissionDenied
-
     @app.errorhandler(PermissionDenied)
     def permission_denied(_error):
-        from portal.extensions import db
-
         db.session.rollback()
         return forbidden(_error)
 
     @app.errorhandler(404)
     def not_found(_error):
         return page("errors/404.html", 404)
+
+    @app.errorhandler(ClaimNotFound)
+    def claim_not_found(_error):
+        """A claim that doesn't exist or isn't the user's to see: the same 404, nothing written."""
+        db.session.rollback()
+        return not_found(_error)
 
     @app.errorhandler(413)
     def too_large(_error):
@@ -65,11 +69,5 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(_error):
-        from portal.extensions import db
-
         db.session.rollback()
         return page("errors/500.html", 500)
-
-    @app.after_request
-    def vary_on_htmx(response):
-        return hx.vary(response)

@@ -1,49 +1,51 @@
-"""The only module that reads or writes HX-* headers."""
+"""The only module that reads or writes HX-* headers, built on htmx-flask: its request details
+(``request.htmx``) and its response helper. ``Vary: HX-Request`` is set here for every response."""
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Flask, Response
+from htmx_flask import make_response as _htmx_response
+from htmx_flask import request
+
+from portal.extensions import htmx
+
+#: htmx-flask 0.1.0 refuses these reswap values (a missing comma in its list): set them here.
+_RESWAPS_IT_REFUSES = ("beforebegin", "afterbegin")
+
+
+def init_app(app: Flask) -> None:
+    htmx.init_app(app)
+    app.after_request(vary)
 
 
 def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+    return bool(request.htmx)
 
 
 def wants_fragment() -> bool:
     """A partial is wanted for an htmx request that is neither boosted nor a history
     restore (which must get the whole page back)."""
-    return (
-        is_htmx()
-        and request.headers.get("HX-Boosted") != "true"
-        and request.headers.get("HX-History-Restore-Request") != "true"
-    )
+    details = request.htmx
+    return bool(details) and not details.boosted and not details.history_restore_request
 
 
 def trigger_name() -> str | None:
-    return request.headers.get("HX-Trigger-Name")
+    return request.htmx.trigger_name
 
 
-def redirect(response: Response, url: str) -> Response:
-    """Full-page navigation for htmx (the browser follows it, not a swap)."""
-    response.headers["HX-Redirect"] = url
-    return response
+def response(*args, push_url: str | None = None, trigger: str | None = None, reswap: str | None = None,
+             redirect: str | None = None) -> Response:
+    """``flask.make_response(*args)`` with the htmx headers asked for: ``redirect`` makes htmx
+    navigate (not swap), ``push_url`` sets the address bar, ``trigger`` fires a client event,
+    ``reswap`` changes how the response is swapped."""
+    own_reswap = reswap if reswap and (reswap.split()[0] in _RESWAPS_IT_REFUSES or " " in reswap) else None
+    resp = _htmx_response(*args, push_url=push_url, trigger=trigger, redirect=redirect,
+                          reswap=None if own_reswap else reswap)
+    if own_reswap:
+        resp.headers["HX-Reswap"] = own_reswap
+    return resp
 
 
-def reswap(response: Response, how: str) -> Response:
-    response.headers["HX-Reswap"] = how
-    return response
-
-
-def push_url(response: Response, url: str) -> Response:
-    response.headers["HX-Push-Url"] = url
-    return response
-
-
-def trigger(response: Response, event: str) -> Response:
-    response.headers["HX-Trigger"] = event
-    return response
-
-
-def vary(response: Response) -> Response:
+def vary(resp: Response) -> Response:
     """Fragments and pages share URLs, so caches must key on HX-Request."""
-    response.vary.add("HX-Request")
-    return response
+    resp.vary.add("HX-Request")
+    return resp

@@ -10,7 +10,19 @@ from flask_login import current_user
 
 from portal.accounts.forms import role_label
 from portal.accounts.permissions import Permission, has_association_access, has_permission
-from portal.claims.lifecycle import activity_label, area_label, event_actor_label, event_label, reason_label, status_label
+from portal.claims.comments import linkify
+from portal.notifications.services import unread_count
+from portal.claims.labels import (
+    activity_label,
+    area_label,
+    consent_label,
+    event_actor_label,
+    event_label,
+    reason_label,
+    reasons_label,
+    status_label,
+    what_happened,
+)
 
 
 @dataclass(frozen=True)
@@ -41,8 +53,6 @@ def nav_items() -> list[NavItem]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
-    from portal.claims.comments import linkify
-
     app.jinja_env.filters["linkify"] = linkify
     app.jinja_env.globals.update(
         nav_items=nav_items,
@@ -54,18 +64,15 @@ def init_app(app: Flask) -> None:
         area_label=area_label,
         reason_label=reason_label,
         event_label=event_label,
+        consent_label=consent_label,
+        reasons_label=reasons_label,
+        what_happened=what_happened,
     )
 
     def unread_notifications() -> int:
-        from portal.notifications.services import unread_count
-
         return unread_count(current_user) if current_user.is_authenticated else 0
 
     app.jinja_env.globals["unread_notifications"] = unread_notifications
-
-    from portal.consent.services import consent_label
-
-    app.jinja_env.globals["consent_label"] = consent_label
 
     @app.context_processor
     def inject():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from portal.accounts.auth import hash_password
 from portal.accounts.models import AccountKind, Mpn, Organization, User
@@ -70,3 +71,11 @@ def mpn(organization, mpn_id=None, enrolled=True, location="Paris, France", part
     db.session.add(row)
     db.session.flush()
     return row
+
+
+POE_TEMPLATE = Path(__file__).resolve().parent.parent / "static" / "proof-of-execution-template.docx"
+
+
+def poe_template_docx() -> bytes:
+    """The proof-of-execution template the portal serves (a static file)."""
+    return POE_TEMPLATE.read_bytes()

@@ -1,11 +1,12 @@
 """Sign-in plumbing: loading users, hashing passwords, answering signed-out requests."""
 from __future__ import annotations
 
-from flask import Flask, make_response, redirect, request, session, url_for
+from flask import Flask, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import hx
+from portal.accounts.models import User
 from portal.extensions import db, login_manager
 
 # A real hash to compare against when the email is unknown, so a wrong email and a
@@ -31,8 +32,6 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from portal.accounts.models import User
-
         user = db.session.get(User, int(user_id))
         if user is not None and not user.active:
             # Deactivation ends the session for good: reactivating the account later must
@@ -46,7 +45,7 @@ def init_login(app: Flask) -> None:
         target = url_for("accounts.login", next=request.full_path.rstrip("?"))
         if hx.is_htmx():
             # Never swap the sign-in page into a fragment: make htmx navigate.
-            return hx.redirect(make_response("", 401), target)
+            return hx.response("", 401, redirect=target)
         from flask import flash
 
         flash(login_manager.login_message, "info")

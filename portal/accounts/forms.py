@@ -26,10 +26,6 @@ def role_choices():
 LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français")]
 
 
-class EmptyForm(FlaskForm):
-    """Button-only POSTs: carries the CSRF token and nothing else."""
-
-
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[InputRequired(), Email()])
     password = PasswordField(_l("Password"), validators=[InputRequired()])

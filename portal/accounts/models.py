@@ -73,8 +73,3 @@ class User(UserMixin, db.Model):
     @property
     def is_partner(self) -> bool:
         return self.kind == AccountKind.PARTNER
-
-    def can(self, permission) -> bool:
-        from portal.accounts.permissions import has_permission
-
-        return has_permission(self, permission)

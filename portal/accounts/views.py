@@ -1,9 +1,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from portal.accounts import services
-from portal.accounts.forms import AddUserForm, EmptyForm, LanguageForm, LoginForm, RoleForm
+from portal.accounts.forms import AddUserForm, LanguageForm, LoginForm, RoleForm
 from portal.accounts.permissions import Permission, permission_required
 from portal.extensions import db, limiter
 from portal.urls import safe_next
@@ -40,9 +40,6 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")
@@ -88,7 +85,6 @@ def users():
             form=form,
             users=services.organization_users(current_user.organization_id),
             role_form=RoleForm,
-            action_form=EmptyForm(),
         ),
         status,
     )
@@ -123,8 +119,6 @@ def user_role(user_id):
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
 @permission_required(Permission.MANAGE_USERS)
 def user_deactivate(user_id):
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     return _apply_user_change(
         lambda: services.set_active(current_user, user_id, False),
         lambda user: _("%(name)s was deactivated and can no longer sign in.", name=user.name),
@@ -134,8 +128,6 @@ def user_deactivate(user_id):
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
 @permission_required(Permission.MANAGE_USERS)
 def user_reactivate(user_id):
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     return _apply_user_change(
         lambda: services.set_active(current_user, user_id, True),
         lambda user: _("%(name)s was reactivated.", name=user.name),
@@ -152,15 +144,12 @@ def incentives():
         mpns=mpns,
         mpn_ids={mpn.id: mpn.mpn_id for mpn in mpns},
         history=services.mpn_history(org_id),
-        form=EmptyForm(),
     )
 
 
 @bp.route("/incentives/<int:mpn_pk>/<any(enroll, unenroll):action>", methods=["POST"])
 @permission_required(Permission.MANAGE_INCENTIVES)
 def incentives_change(mpn_pk, action):
-    if not EmptyForm().validate_on_submit():
-        abort(400)
     try:
         mpn = services.set_enrollment(current_user, mpn_pk, action == "enroll")
     except LookupError:

@@ -1,6 +1,6 @@
 """What partners and reviewers do to a submitted claim. Each function loads the claim under a
-row lock, applies any deadline that has passed, asks the lifecycle for the transition, and
-records messages in the thread; the request commits once."""
+row lock, applies any deadline that has passed (``loader.load_for_change``), asks the lifecycle
+for the transition, and records messages in the thread; the request commits once."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -9,23 +9,18 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.permissions import Permission, require
 from portal.claims import comments, lifecycle
+from portal.claims.base import OPEN_STATUSES
 from portal.claims.errors import ClaimError
-from portal.claims.lifecycle import OPEN_STATUSES, ClaimStatus, TransitionRefused
+from portal.claims.files import service as files
+from portal.claims.lifecycle import TransitionRefused
+from portal.claims.loader import load_for_change
 from portal.claims.models import Claim, ClaimEvent
-from portal.claims.services import visible_claim
 from portal.extensions import db
-
-
-def load(user, claim_id: int) -> Claim:
-    """The claim, locked for the change, with passed deadlines applied first."""
-    claim = visible_claim(user, claim_id, for_update=True)
-    lifecycle.apply_due(claim)
-    return claim
 
 
 def _move(user, claim_id, action, *, reason_code=None, message=None, comment_kind=None) -> Claim:
     message = (message or "").strip() or None  # blank is no message, not an empty comment
-    claim = load(user, claim_id)
+    claim = load_for_change(user, claim_id)
     try:
         lifecycle.transition(claim, action, user, reason_code=reason_code, message=message)
     except TransitionRefused as error:
@@ -53,11 +48,18 @@ def resubmit(user, claim_id: int, reply: str | None = None) -> Claim:
     return claim
 
 
-def dispute(user, claim_id: int, justification: str | None, new_files: int = 0) -> Claim:
-    """Dispute a rejection once, within 30 days, with a justification and/or new PoE files
-    (uploaded in the same request before this is called)."""
+def dispute(user, claim_id: int, justification: str | None, uploads=()) -> Claim:
+    """Dispute a rejection once, within 30 days, with a justification and/or new PoE files.
+    A file refused refuses the dispute: nothing of it is kept."""
+    added = 0
+    if uploads:
+        outcome = files.add_files(user, claim_id, uploads)
+        if outcome.refused:
+            name, reason = outcome.refused[0]
+            raise ClaimError(_l("%(name)s was not added: %(reason)s", name=name, reason=reason))
+        added = len(outcome.added)
     text = (justification or "").strip()
-    if not text and not new_files:
+    if not text and not added:
         raise ClaimError(_l("Give a justification or add new proof of execution to dispute the rejection."))
     message = text or str(_l("New proof of execution added."))
     return _move(user, claim_id, "dispute", message=message, comment_kind="dispute")
@@ -74,8 +76,8 @@ def record_edit(user, claim: Claim, fields: list[str]) -> None:
 def take(reviewer, claim_id: int) -> Claim:
     """The reviewer holds the claim: partner replies and resubmissions notify them."""
     require(reviewer, Permission.REVIEW)
-    claim = load(reviewer, claim_id)
-    if claim.status not in OPEN_STATUSES - {ClaimStatus.APPROVED}:
+    claim = load_for_change(reviewer, claim_id)
+    if not lifecycle.takeable(claim):
         raise ClaimError(_l("Only a claim waiting for a decision can be taken."))
     if claim.reviewer_id != reviewer.id:
         claim.reviewer_id = reviewer.id
@@ -127,12 +129,31 @@ def competing_claims(claim: Claim) -> list[Claim]:
     )
 
 
+def contested(claim: Claim) -> bool:
+    """Another organization holds an open claim on this claim's customer and product: deciding
+    between them is an arbitration."""
+    return any(c.organization_id != claim.organization_id for c in competing_claims(claim))
+
+
+def contenders(user, claim: Claim) -> list[Claim]:
+    """The competing claims to show side by side, with any deadline that has passed applied
+    first (and committed: that is what the page then shows)."""
+    claims = competing_claims(claim)
+    passed = [c.id for c in claims if lifecycle.deadline_passed(c)]
+    if not passed:
+        return claims
+    for claim_id in passed:
+        load_for_change(user, claim_id)
+    db.session.commit()
+    return competing_claims(claim)
+
+
 def decide_arbitration(reviewer, claim_id: int, winner_id: int, message: str | None = None) -> Claim:
     """One decision for competing claims: the chosen one is approved, every other open claim
     on the same tenant and product is rejected with reason "competing claim"."""
     require(reviewer, Permission.REVIEW)
     message = (message or "").strip() or None
-    claim = load(reviewer, claim_id)
+    claim = load_for_change(reviewer, claim_id)
     contenders = [c for c in competing_claims(claim)]
     ids = {c.id for c in contenders}
     if winner_id not in ids:

@@ -3,6 +3,7 @@ import click
 from flask.cli import AppGroup
 
 from portal.claims import lifecycle
+from portal.notifications.mailer import deliver_pending
 
 claims_cli = AppGroup("claims", help="Claims: deadlines and maintenance.")
 
@@ -12,7 +13,5 @@ def sweep_command():
     """Apply the deadlines that have passed."""
     count = lifecycle.sweep()
     click.echo(f"{count} claim(s) moved on by a passed deadline.")
-    from portal.notifications.mailer import deliver_pending
-
     sent, failed = deliver_pending(limit=10_000)
     click.echo(f"{sent} email(s) sent, {failed} left to retry.")

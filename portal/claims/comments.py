@@ -10,8 +10,9 @@ from sqlalchemy.orm import joinedload
 
 from portal.accounts.permissions import Permission, has_permission
 from portal.claims.errors import ClaimError
-from portal.claims.lifecycle import ClaimStatus
+from portal.claims.base import ClaimStatus
 from portal.claims.models import Claim, ClaimEvent, Comment
+from portal.claims.signals import comment_posted
 from portal.extensions import db
 
 MAX_LENGTH = 5000
@@ -41,9 +42,7 @@ def post(user, claim: Claim, body: str, kind: str = "comment") -> Comment:
     db.session.flush()
     db.session.add(ClaimEvent(claim_id=claim.id, actor_id=user.id, kind="comment", action=kind, note=None))
     db.session.flush()
-    from portal.notifications import services as notifications
-
-    notifications.comment_posted(claim, comment, user)
+    comment_posted.send(claim, comment=comment, actor=user)
     return comment
 
 

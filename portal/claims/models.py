@@ -7,7 +7,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Mpn, Organization, User
-from portal.claims.lifecycle import OPEN_STATUSES
+from portal.claims.base import OPEN_STATUSES, SETTLED_STATUSES, claim_number
 from portal.directory.models import Product, Subscription, Tenant
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -109,7 +109,12 @@ class Claim(db.Model):
 
     @property
     def number(self) -> str:
-        return f"CPOR-{self.id:06d}"
+        return claim_number(self.id)
+
+    @property
+    def shown_due_on(self) -> date | None:
+        """The date the page and lists show as due: none once the claim is approved or over."""
+        return None if self.status in SETTLED_STATUSES else self.due_on
 
     @property
     def subscription_shown(self) -> bool:

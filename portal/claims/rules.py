@@ -16,11 +16,13 @@ from sqlalchemy import select
 
 from portal import ratelimit
 from portal.claims.errors import FieldError
-from portal.claims.lifecycle import OPEN_STATUSES, Activity
+from portal.claims.base import OPEN_STATUSES, Activity
+from portal.claims.labels import ACTIVITY_LABELS
 from portal.claims.models import Claim
 from portal.directory.models import Channel, Product, SolutionArea, Subscription, SubscriptionStatus, Tenant
 from portal.directory.source import directory, normalize_domain, normalize_guid  # noqa: F401  (normalize_domain is part of the rules API)
 from portal.extensions import db
+from portal.timeutil import utcnow
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -31,7 +33,6 @@ ACTIVITIES: dict[str, tuple[Activity, ...]] = {
 }
 #: Activities that earn incentives, for which an MPN not enrolled gets a warning.
 INCENTIVE_ACTIVITIES = frozenset({Activity.PRESALES, Activity.USAGE})
-CLAIMABLE_CHANNELS = frozenset({Channel.VOLUME_LICENSING, Channel.WEB_DIRECT})
 CLAIMABLE_STATUSES = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.IN_GRACE})
 
 
@@ -217,8 +218,6 @@ def _open_claims(organization_id, tenant_id, product_id, activity, exclude_id=No
 
 def subscription_ended(claim: Claim, today: date | None = None) -> bool:
     """An approved Dynamics claim whose subscription has ended: it can be renewed by a new claim."""
-    from portal.timeutil import utcnow
-
     sub = claim.subscription
     if claim.status != "approved" or sub is None or claim.solution_area != SolutionArea.BUSINESS_APPLICATIONS:
         return False
@@ -271,6 +270,11 @@ def competing_claim_exists(organization_id: int, tenant_id: str, product_id: str
     return db.session.scalars(query.limit(1)).first() is not None
 
 
+def mpn_warning(mpn, activity: str | None) -> bool:
+    """An MPN ID not enrolled in incentives, used for an incentive activity: warn, don't refuse."""
+    return mpn is not None and not mpn.incentives_enrolled and activity in INCENTIVE_ACTIVITIES
+
+
 # Step 6 -------------------------------------------------------------------------------
 
 
@@ -300,11 +304,6 @@ class ActivityChoice:
 
 
 def activity_choices(solution_area: str | None) -> list[ActivityChoice]:
-    labels = {
-        Activity.PRESALES: _l("Presales"),
-        Activity.USAGE: _l("Usage"),
-        Activity.REVENUE_ASSOCIATION: _l("Revenue association"),
-    }
     vl_only = _l("This option is only applicable if the customer purchased these products via Volume Licensing agreement or Web-Direct.")
     descriptions = {
         (SolutionArea.BUSINESS_APPLICATIONS, Activity.PRESALES): [
@@ -318,6 +317,6 @@ def activity_choices(solution_area: str | None) -> list[ActivityChoice]:
             _l("Select if you drive their adoption and usage of an eligible workload, and want to apply for usage incentives.")],
     }
     return [
-        ActivityChoice(a.value, str(labels[a]), " ".join(str(d) for d in descriptions[(solution_area, a)]))
+        ActivityChoice(a.value, str(ACTIVITY_LABELS[a]), " ".join(str(d) for d in descriptions[(solution_area, a)]))
         for a in ACTIVITIES.get(solution_area, ())
     ]

@@ -11,12 +11,11 @@ import secrets
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from portal.claims import lifecycle
-from portal.claims.lifecycle import ActorKind
+from portal.claims.base import ActorKind
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 from portal.notifications import services as notifications
@@ -117,15 +116,3 @@ def answer(token: str, confirmed: bool, message: str | None) -> Claim:
     db.session.flush()
     return claim
 
-
-CONSENT_LABELS = {
-    None: _l("Not requested"),
-    "pending": _l("Waiting for the customer"),
-    "confirmed": _l("Confirmed by the customer"),
-    "declined": _l("Declined by the customer"),
-}
-
-
-def consent_label(state: str | None) -> str:
-    """The consent state as the claim page, the reviewer and the CSV export show it."""
-    return str(CONSENT_LABELS.get(state, state))

@@ -1,8 +1,7 @@
 """The customer's consent page: no account, only the signed link from the email."""
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
-from portal.accounts.forms import EmptyForm
 from portal.consent import services
 from portal.extensions import db, limiter
 
@@ -28,12 +27,10 @@ def answer(token):
     except services.ConsentError as error:
         return _refusal(error.reason)
     if request.method == "GET":
-        return render_template("consent/page.html", claim=claim, token=token, form=EmptyForm())
-    if not EmptyForm().validate_on_submit():
-        abort(400)
+        return render_template("consent/page.html", claim=claim, token=token)
     choice = request.form.get("answer")
     if choice not in ("confirm", "decline"):
-        return render_template("consent/page.html", claim=claim, token=token, form=EmptyForm(),
+        return render_template("consent/page.html", claim=claim, token=token,
                                error=_("Choose whether you confirm or decline.")), 422
     try:
         claim = services.answer(token, choice == "confirm", request.form.get("message"))

@@ -28,7 +28,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.accounts.auth import hash_password, verify_password
 from portal.accounts.models import AccountKind, Mpn, Organization, User
-from portal.claims.lifecycle import Activity, ClaimStatus
+from portal.claims.base import Activity, ClaimStatus
 from portal.claims import lifecycle
 from portal.claims.models import Claim, ClaimEvent
 from portal.directory.models import (

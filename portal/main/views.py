@@ -1,7 +1,12 @@
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import text
 
 from portal.accounts.permissions import has_association_access
+from portal.claims import lifecycle
+from portal.claims.listing import claims as listing
+from portal.claims.wizard import drafts
+from portal.extensions import db
 
 bp = Blueprint("main", __name__)
 
@@ -13,14 +18,11 @@ def home():
         return redirect(url_for("review.queue"))
     if not has_association_access(current_user):
         abort(403)
-    from portal.claims import listing
-    from portal.claims import services as claims
-
-    listing.apply_passed_deadlines(current_user)  # deadlines are true on read
+    lifecycle.apply_passed_deadlines(current_user)  # deadlines are true on read
     return render_template(
         "main/home.html",
-        drafts=claims.drafts_of(current_user),
-        claims=claims.recent_claims(current_user, limit=10),
+        drafts=drafts.drafts_of(current_user),
+        claims=listing.recent_claims(current_user, limit=10),
         counts=listing.status_counts(current_user),
         needing_action=listing.needing_action(current_user),
     )
@@ -28,9 +30,5 @@ def home():
 
 @bp.route("/healthz")
 def healthz():
-    from sqlalchemy import text
-
-    from portal.extensions import db
-
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}

@@ -14,6 +14,8 @@ from sqlalchemy import func, select, update
 
 from portal.accounts.models import User
 from portal.accounts.permissions import Role
+from portal.claims import signals
+from portal.claims.labels import claim_number, status_label
 from portal.extensions import db
 from portal.notifications.models import Notification, OutgoingEmail
 from portal.timeutil import utcnow
@@ -38,9 +40,7 @@ def _reviewer_side(claim, actor) -> list[User]:
 
 def message_text(notification: Notification) -> str:
     """The notification's sentence in the current locale."""
-    from portal.claims.lifecycle import status_label
-
-    number = f"CPOR-{notification.claim_id:06d}" if notification.claim_id else ""
+    number = claim_number(notification.claim_id) if notification.claim_id else ""
     if notification.message == "status_changed":
         return _("Claim %(number)s is now %(status)s.", number=number, status=status_label(notification.detail))
     if notification.message == "reviewer_comment":
@@ -116,6 +116,20 @@ def comment_posted(claim, comment, actor) -> None:
 
 def consent_given(claim, confirmed: bool) -> None:
     _notify(_partner_side(claim, None), claim, "consent_confirmed" if confirmed else "consent_declined")
+
+
+def _on_claim_moved(claim, event, actor) -> None:
+    status_changed(claim, event, actor)
+
+
+def _on_comment_posted(claim, comment, actor) -> None:
+    comment_posted(claim, comment, actor)
+
+
+def init_app(app) -> None:
+    """Hear of what happens to claims (the claims package announces it, never calls us)."""
+    signals.claim_moved.connect(_on_claim_moved)
+    signals.comment_posted.connect(_on_comment_posted)
 
 
 # Reading ----------------------------------------------------------------------------------

@@ -8,14 +8,9 @@ from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField, 
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.claims.base import REVIEWER_REJECTION_REASONS
 from portal.claims.comments import MAX_LENGTH
-from portal.claims.lifecycle import (
-    INFORMATION_REASONS,
-    REJECTION_REASONS,
-    REVIEWER_REJECTION_REASONS,
-    area_label,
-    status_label,
-)
+from portal.claims.labels import INFORMATION_REASONS, REJECTION_REASONS, area_label, status_label
 from portal.directory.models import SolutionArea
 from portal.review.services import FILTER_STATUSES, QueueFilters
 

@@ -3,18 +3,17 @@ arbitration view. Views parse the request, call ``portal.claims.actions`` (the o
 status changes), commit once, and redirect."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
 from portal import hx
-from portal.accounts.forms import EmptyForm
-from portal.accounts.permissions import PermissionDenied, reviewer_required
-from portal.claims import actions, comments, lifecycle, listing
+from portal.accounts.permissions import reviewer_required
+from portal.claims import actions, comments, lifecycle, page
 from portal.claims.errors import ClaimError
-from portal.claims.lifecycle import OPEN_STATUSES, ActorKind, ClaimStatus
-from portal.claims.services import visible_claim
+from portal.claims.loader import claim_or_404, deadlines_on_read
+from portal.claims.views.claim import comment_form
 from portal.extensions import db
 from portal.review import services
 from portal.review.forms import (
@@ -30,52 +29,30 @@ from portal.urls import safe_next
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-#: Decisions the claim page offers, each with its form (prefixed: several share the page).
-DECISIONS = ("start_review", "approve", "reject", "request_information", "approve_dispute", "reject_dispute")
-#: Claims a reviewer can take: those waiting for a decision (see ``actions.take``).
-TAKEABLE = OPEN_STATUSES - {ClaimStatus.APPROVED}
-
 
 @bp.get("/")
 @reviewer_required
+@deadlines_on_read
 def queue():
     form = QueueFilterForm(formdata=request.args)
     form.clean()
     after = request.args.get("after") or None
-    # Deadlines are true on read: a claim whose partner answer is past due is rejected (and a
-    # closed dispute window closes it) before the queue lists it, never shown as still waiting.
-    listing.apply_passed_deadlines(current_user)
-    page = services.queue(form.filters(current_user.id), after=after)
     context = {
         "form": form,
-        "page": page,
+        "page": services.queue(form.filters(current_user.id), after=after),
         "today": services.today(),
-        "take_form": EmptyForm(),
-        "takeable": TAKEABLE,
+        "takeable": lifecycle.takeable,
         "filtered": form.query_args(),
         "here": url_for("review.queue", after=after, **form.query_args()),
         "paged": after is not None,
     }
     if hx.wants_fragment():
         # The address bar shows the filters that apply, without the empty ones the form sent.
-        return hx.push_url(make_response(render_template("review/_results.html", **context)), context["here"])
+        return hx.response(render_template("review/_results.html", **context), push_url=context["here"])
     return render_template("review/queue.html", **context)
 
 
 # The claim page ----------------------------------------------------------------------------
-
-
-def _claim_or_404(claim_id):
-    """The claim, with any deadline that has passed applied and committed: a page never shows
-    an expired deadline as pending."""
-    try:
-        claim = visible_claim(current_user, claim_id)
-        if lifecycle.deadline_passed(claim):
-            claim = actions.load(current_user, claim_id)  # under the row lock
-            db.session.commit()
-    except LookupError:
-        abort(404)
-    return claim
 
 
 def _decision_forms():
@@ -88,25 +65,18 @@ def _decision_forms():
 
 
 def _render_claim(claim, forms=None, status=200):
-    available = set(lifecycle.actions_for(claim.status, ActorKind.REVIEWER)) & set(DECISIONS)
-    # Another organization's open claim on the same customer and product: an arbitration.
-    competing = any(c.organization_id != claim.organization_id for c in actions.competing_claims(claim))
-    if competing:
-        available -= lifecycle.ARBITRATED_APPROVALS  # approving one is the arbitration's decision
+    competing = actions.contested(claim)
     context = {
         "claim": claim,
         "overdue": lifecycle.is_overdue(claim.due_on, services.today()),
-        "available": available,
-        "can_take": claim.status in TAKEABLE and claim.reviewer_id != current_user.id,
+        "available": lifecycle.reviewer_decisions(claim, competing),
+        "can_take": lifecycle.takeable(claim) and claim.reviewer_id != current_user.id,
         "forms": {**_decision_forms(), **(forms or {})},
-        "button_form": EmptyForm(),
-        "history": services.history(claim.id),
+        "history": page.history(claim.id),
         "thread": comments.thread(claim.id),
-        "comment_form": EmptyForm() if comments.can_comment(current_user, claim) else None,
+        "comment_form": comment_form(claim),
         "arbitration_link": claim.in_arbitration or competing,
         "competing": competing,
-        "what_happened": services.what_happened,
-        "reasons_label": services.reasons_label,
     }
     return render_template("review/claim.html", **context), status
 
@@ -114,20 +84,16 @@ def _render_claim(claim, forms=None, status=200):
 @bp.get("/claims/<int:claim_id>")
 @reviewer_required
 def claim(claim_id):
-    return _render_claim(_claim_or_404(claim_id))
+    return _render_claim(claim_or_404(claim_id))
 
 
 def _decide(claim_id, do, done, form=None, form_key=None):
     """Run one decision: a form that doesn't validate shows the page again with its messages
     (nothing changed); a refusal from the lifecycle is rolled back and flashed."""
     if form is not None and not form.validate_on_submit():
-        return _render_claim(_claim_or_404(claim_id), {form_key: form}, status=422)
+        return _render_claim(claim_or_404(claim_id), {form_key: form}, status=422)
     try:
         changed = do()
-    except LookupError:
-        abort(404)
-    except PermissionDenied:
-        abort(403)
     except ClaimError as error:
         db.session.rollback()
         flash(str(error.message), "error")
@@ -137,20 +103,12 @@ def _decide(claim_id, do, done, form=None, form_key=None):
     return redirect(url_for("review.claim", claim_id=claim_id))
 
 
-def _require_button_form():
-    if not EmptyForm().validate_on_submit():
-        abort(400)
-
-
 @bp.post("/claims/<int:claim_id>/take")
 @reviewer_required
 def take(claim_id):
-    _require_button_form()
     target = safe_next(request.form.get("next"), url_for("review.claim", claim_id=claim_id))
     try:
         claim = actions.take(current_user, claim_id)
-    except LookupError:
-        abort(404)
     except ClaimError as error:
         db.session.rollback()
         flash(str(error.message), "error")
@@ -163,7 +121,6 @@ def take(claim_id):
 @bp.post("/claims/<int:claim_id>/start-review")
 @reviewer_required
 def start_review(claim_id):
-    _require_button_form()
     return _decide(
         claim_id,
         lambda: actions.start_review(current_user, claim_id),
@@ -228,7 +185,7 @@ def reject_dispute(claim_id):
         # it), so it shows this form's message rather than requiring one in the browser.
         shown = ApproveDisputeForm(prefix="dispute")
         shown.message.errors = list(form.message.errors)
-        return _render_claim(_claim_or_404(claim_id), {"dispute": shown}, status=422)
+        return _render_claim(claim_or_404(claim_id), {"dispute": shown}, status=422)
     return _decide(
         claim_id,
         lambda: actions.reject_dispute(current_user, claim_id, form.message.data),
@@ -241,15 +198,7 @@ def reject_dispute(claim_id):
 
 
 def _contenders(claim):
-    """The open claims on the claim's customer and product, deadlines applied first."""
-    contenders = actions.competing_claims(claim)
-    passed = [c.id for c in contenders if lifecycle.deadline_passed(c)]
-    if passed:
-        for claim_id in passed:
-            actions.load(current_user, claim_id)
-        db.session.commit()
-        contenders = actions.competing_claims(claim)
-    return contenders
+    return actions.contenders(current_user, claim)
 
 
 def _render_arbitration(claim, contenders, form, status=200):
@@ -263,14 +212,14 @@ def _render_arbitration(claim, contenders, form, status=200):
 @bp.get("/claims/<int:claim_id>/arbitration")
 @reviewer_required
 def arbitration(claim_id):
-    claim = _claim_or_404(claim_id)
+    claim = claim_or_404(claim_id)
     return _render_arbitration(claim, _contenders(claim), ArbitrationForm(formdata=None))
 
 
 @bp.post("/claims/<int:claim_id>/arbitration")
 @reviewer_required
 def decide_arbitration(claim_id):
-    claim = _claim_or_404(claim_id)
+    claim = claim_or_404(claim_id)
     contenders = _contenders(claim)
     form = ArbitrationForm()
     form.winner.choices = [SelectChoice(c.id, c.number) for c in contenders]
@@ -278,8 +227,6 @@ def decide_arbitration(claim_id):
         return _render_arbitration(claim, contenders, form, status=422)
     try:
         winner = actions.decide_arbitration(current_user, claim_id, form.winner.data, form.message.data)
-    except LookupError:
-        abort(404)
     except ClaimError as error:
         db.session.rollback()
         flash(str(error.message), "error")

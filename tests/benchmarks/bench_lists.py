@@ -17,7 +17,7 @@ from sqlalchemy import event, select, text
 
 from portal import create_app
 from portal.accounts.models import User
-from portal.claims import listing
+from portal.claims.listing import claims as listing
 from portal.extensions import db
 
 URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/cpor_bench")

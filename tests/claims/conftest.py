@@ -21,7 +21,8 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 import portal.directory
 from portal.accounts.models import User
-from portal.claims import services
+from portal.claims.files import service as files
+from portal.claims.wizard import drafts
 from portal.claims.models import Claim
 from portal.directory import importer
 from portal.directory.importer import import_directory, load_file
@@ -249,12 +250,12 @@ def store_steps(claim: Claim, steps: dict[str, dict]) -> None:
 
 
 def add_pdf(user, claim_id, name="proof.pdf", content=PDF):
-    return services.add_files(user, claim_id, [FileStorage(io.BytesIO(content), filename=name)])
+    return files.add_files(user, claim_id, [FileStorage(io.BytesIO(content), filename=name)])
 
 
 def complete_draft(user, steps: dict[str, dict], files=True) -> Claim:
     """A draft of ``user`` with every step answered (and a PoE file), flushed, not committed."""
-    claim = services.create_draft(user)
+    claim = drafts.create_draft(user)
     if files:
         add_pdf(user, claim.id)
     store_steps(claim, steps)

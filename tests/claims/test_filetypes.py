@@ -6,8 +6,8 @@ import zlib
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from portal.claims.filetypes import CONTENT_TYPES, EXTENSIONS, FileKind, detect
-from portal.claims.poe_template import poe_template_docx
+from portal.claims.files.kinds import CONTENT_TYPES, EXTENSIONS, FileKind, detect
+from tests.factories import poe_template_docx
 
 OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from portal.accounts.models import Organization, User
-from portal.claims import rules, services
-from portal.claims.lifecycle import ClaimStatus
+from portal.claims import rules
+from portal.claims.wizard import drafts
+from portal.claims.base import ClaimStatus
 from portal.claims.models import Claim
-from portal.claims.wizard import Wizard
+from portal.claims.wizard.flow import Wizard
 from portal.directory.models import Channel, Subscription, SubscriptionStatus
 from portal.directory.source import directory
 from portal.extensions import db
@@ -477,7 +478,7 @@ def test_competing_claim_is_another_organizations_open_claim_on_the_tenant_and_p
 
 def test_a_draft_or_a_closed_claim_of_another_organization_does_not_compete(gina, fabrikam):
     paul = db.session.scalar(select(User).where(User.email == PAUL))
-    draft = services.create_draft(paul)
+    draft = drafts.create_draft(paul)
     draft.tenant_id, draft.product_id, draft.activity = WINGTIP, "d365-sales", "usage"
     db.session.flush()
     assert rules.competing_claim_exists(fabrikam, WINGTIP, "d365-sales") is False
@@ -573,7 +574,7 @@ def test_the_limit_is_per_user(ctx, gina):
 
 def test_wizard_counts_typed_lookups_but_not_its_revalidation(ctx, gina):
     ctx.config["TENANT_LOOKUP_LIMIT"] = "3 per minute"
-    claim = services.create_draft(gina)
+    claim = drafts.create_draft(gina)
     steps = valid_steps(tenant=CONTOSO)
     claim.draft = {"customer": {k: [v] for k, v in steps["customer"].items()}}
     db.session.flush()
@@ -592,7 +593,7 @@ def test_wizard_counts_typed_lookups_but_not_its_revalidation(ctx, gina):
 
 def _validate(user, step, data, earlier=None, today=TODAY):
     """Validate ``step`` with ``data`` after the earlier steps' stored answers."""
-    claim = services.create_draft(user)
+    claim = drafts.create_draft(user)
     claim.draft = {s: {k: [v] for k, v in d.items()} for s, d in (earlier or {}).items()}
     db.session.flush()
     wizard = Wizard(claim, user, today=today)

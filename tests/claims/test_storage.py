@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from portal.claims import storage
-from portal.claims.storage import FileTooLarge, StoredFile, display_name
+from portal.claims.files import storage
+from portal.claims.files.storage import FileTooLarge, StoredFile, display_name
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from portal.accounts.models import Mpn, User
 from portal.accounts.permissions import PermissionDenied
-from portal.claims import services
+from portal.claims.wizard import drafts
 from portal.claims.errors import DuplicateClaim, StepInvalid
 from portal.claims.models import Claim, ClaimEvent
 from portal.directory.models import Subscription
@@ -76,7 +76,7 @@ def test_every_kind_of_claim_of_the_demo_data_submits(any_demo, answers, subscri
 
     with any_demo.test_request_context():
         gina = person(GINA)
-        claim = services.submit(gina, claim_id, attested=True, today=TODAY)
+        claim = drafts.submit(gina, claim_id, attested=True, today=TODAY)
         db.session.commit()
 
     with any_demo.app_context():
@@ -104,7 +104,7 @@ def test_submit_revalidates_against_the_directory_as_it_is_now(any_demo):
 
     with any_demo.test_request_context():
         with pytest.raises(StepInvalid) as refused:
-            services.submit(person(GINA), claim_id, attested=True, today=TODAY)
+            drafts.submit(person(GINA), claim_id, attested=True, today=TODAY)
         db.session.rollback()
 
     assert refused.value.step == "product"
@@ -121,7 +121,7 @@ def test_submit_revalidates_every_step_in_order(any_demo):
 
     with any_demo.test_request_context():
         with pytest.raises(StepInvalid) as refused:
-            services.submit(person(GINA), claim_id, attested=True, today=TODAY)
+            drafts.submit(person(GINA), claim_id, attested=True, today=TODAY)
 
     assert refused.value.step == "mpn"
 
@@ -131,7 +131,7 @@ def test_an_acknowledgement_that_became_too_old_is_refused_on_submit(any_demo):
 
     with any_demo.test_request_context():
         with pytest.raises(StepInvalid) as refused:
-            services.submit(person(GINA), claim_id, attested=True, today=date(2026, 12, 2))
+            drafts.submit(person(GINA), claim_id, attested=True, today=date(2026, 12, 2))
 
     assert refused.value.step == "proof"
 
@@ -141,7 +141,7 @@ def test_submit_without_a_file_is_refused_at_the_proof_step(any_demo):
         claim = complete_draft(person(GINA), valid_steps(today=TODAY), files=False)
         db.session.commit()
         with pytest.raises(StepInvalid) as refused:
-            services.submit(person(GINA), claim.id, attested=True, today=TODAY)
+            drafts.submit(person(GINA), claim.id, attested=True, today=TODAY)
 
     assert refused.value.step == "proof"
 
@@ -151,7 +151,7 @@ def test_submit_without_the_attestation_is_refused(any_demo):
 
     with any_demo.test_request_context():
         with pytest.raises(StepInvalid) as refused:
-            services.submit(person(GINA), claim_id, attested=False, today=TODAY)
+            drafts.submit(person(GINA), claim_id, attested=False, today=TODAY)
         db.session.rollback()
 
     assert refused.value.step == "review"
@@ -163,11 +163,11 @@ def test_submitting_twice_returns_the_submitted_claim(any_demo):
     claim_id = new_complete_draft(any_demo)
 
     with any_demo.test_request_context():
-        first = services.submit(person(GINA), claim_id, attested=True, today=TODAY)
+        first = drafts.submit(person(GINA), claim_id, attested=True, today=TODAY)
         db.session.commit()
         submitted_at = first.submitted_at
     with any_demo.test_request_context():
-        second = services.submit(person(GINA), claim_id, attested=True, today=TODAY)
+        second = drafts.submit(person(GINA), claim_id, attested=True, today=TODAY)
         db.session.commit()
         assert second.id == claim_id
         assert second.submitted_at == submitted_at
@@ -182,11 +182,11 @@ def test_only_the_author_or_a_filer_of_the_organization_may_submit(any_demo):
 
     with any_demo.test_request_context():
         with pytest.raises(LookupError):
-            services.submit(person(PAUL), claim_id, attested=True, today=TODAY)  # another organization
+            drafts.submit(person(PAUL), claim_id, attested=True, today=TODAY)  # another organization
         with pytest.raises(LookupError):
-            services.submit(person(IAN), claim_id, attested=True, today=TODAY)  # not the author of the draft
+            drafts.submit(person(IAN), claim_id, attested=True, today=TODAY)  # not the author of the draft
         with pytest.raises(PermissionDenied):
-            services.submit(person("rafael@fabrikam.example"), claim_id, attested=True, today=TODAY)
+            drafts.submit(person("rafael@fabrikam.example"), claim_id, attested=True, today=TODAY)
 
     with any_demo.app_context():
         assert db.session.get(Claim, claim_id).status == "draft"
@@ -196,12 +196,12 @@ def test_a_duplicate_of_an_open_claim_is_refused_with_a_link_to_it(any_demo):
     first = new_complete_draft(any_demo)
     second = new_complete_draft(any_demo, email=IAN)
     with any_demo.test_request_context():
-        services.submit(person(GINA), first, attested=True, today=TODAY)
+        drafts.submit(person(GINA), first, attested=True, today=TODAY)
         db.session.commit()
 
     with any_demo.test_request_context():
         with pytest.raises(DuplicateClaim) as refused:
-            services.submit(person(IAN), second, attested=True, today=TODAY)
+            drafts.submit(person(IAN), second, attested=True, today=TODAY)
         db.session.rollback()
 
     assert refused.value.existing_id == first
@@ -216,8 +216,8 @@ def test_the_same_customer_and_product_for_another_activity_is_not_a_duplicate(a
     second = new_complete_draft(any_demo, activity="usage")
 
     with any_demo.test_request_context():
-        services.submit(person(GINA), first, attested=True, today=TODAY)
-        services.submit(person(GINA), second, attested=True, today=TODAY)
+        drafts.submit(person(GINA), first, attested=True, today=TODAY)
+        drafts.submit(person(GINA), second, attested=True, today=TODAY)
         db.session.commit()
 
     with any_demo.app_context():
@@ -228,14 +228,14 @@ def test_the_same_customer_and_product_for_another_activity_is_not_a_duplicate(a
 def test_another_organizations_claim_is_not_a_duplicate_but_goes_to_arbitration(any_demo):
     fabrikam = new_complete_draft(any_demo)
     with any_demo.test_request_context():
-        services.submit(person(GINA), fabrikam, attested=True, today=TODAY)
+        drafts.submit(person(GINA), fabrikam, attested=True, today=TODAY)
         db.session.commit()
     with any_demo.test_request_context():
         paul = person(PAUL)
         steps = valid_steps(today=TODAY, mpn="3456789")
         proseware = complete_draft(paul, steps).id
         db.session.commit()
-        services.submit(paul, proseware, attested=True, today=TODAY)
+        drafts.submit(paul, proseware, attested=True, today=TODAY)
         db.session.commit()
 
     with any_demo.app_context():
@@ -258,7 +258,7 @@ def _race(app, attempts):
             try:
                 user = person(email)
                 barrier.wait(timeout=30)
-                claim = services.submit(user, claim_id, attested=True, today=TODAY)
+                claim = drafts.submit(user, claim_id, attested=True, today=TODAY)
                 db.session.commit()
                 outcomes[index] = ("submitted", claim.id)
             except Exception as error:  # noqa: BLE001  (every outcome is reported and checked)

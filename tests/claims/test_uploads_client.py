@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from portal.claims import filetypes
+from portal.claims.files import kinds as filetypes
 from portal.claims.models import Claim
-from portal.claims.poe_template import poe_template_docx
+from tests.factories import poe_template_docx
 from portal.extensions import db
 from tests.claims.conftest import EXECUTABLE, GINA, IAN, PAUL, PDF, PNG, RITA, sign_in, valid_steps
 from tests.html import text
@@ -223,6 +223,7 @@ def test_the_poe_template_is_a_docx(gina):
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert "proof-of-execution-template.docx" in response.headers["Content-Disposition"]
     assert filetypes.detect(response.data) == filetypes.FileKind.DOCX
+    assert response.data == poe_template_docx()
     with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
         assert "Proof of execution" in archive.read("word/document.xml").decode()
 

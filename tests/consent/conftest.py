@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.claims import lifecycle, services
+from portal.claims import lifecycle
+from portal.claims.wizard import drafts
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 from portal.notifications.models import Notification, OutgoingEmail
@@ -39,7 +40,7 @@ def submit(app, email=GINA, status="submitted", **answers) -> int:
     with app.test_request_context():
         user = person(email)
         claim = complete_draft(user, valid_steps(**answers))
-        claim = services.submit(user, claim.id, attested=True)
+        claim = drafts.submit(user, claim.id, attested=True)
         reviewer = person(RITA)
         for action in {"submitted": [], "under_review": ["start_review"], "approved": ["start_review", "approve"],
                        "rejected": ["start_review", "reject"]}[status]:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.auth import verify_password
 from portal.accounts.models import Mpn, Organization, User
-from portal.claims.lifecycle import ClaimStatus
+from portal.claims.base import ClaimStatus
 from portal.claims.models import Claim, ClaimEvent
 from portal.directory.importer import DirectoryImportError, import_directory, load_file
 from portal.directory.models import Channel, Product, Subscription, SubscriptionStatus, Tenant, TenantDomain

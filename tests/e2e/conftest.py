@@ -307,7 +307,9 @@ def submitted_claim(portal_app):
         from sqlalchemy import select
 
         from portal.accounts.models import Mpn, User
-        from portal.claims import actions, lifecycle, storage
+        from portal.claims import actions, lifecycle
+        from portal.claims.base import ClaimStatus
+        from portal.claims.files import storage
         from portal.claims.models import Claim, ClaimFile
         from portal.directory.models import Product, Tenant
         from portal.timeutil import utcnow
@@ -326,7 +328,7 @@ def submitted_claim(portal_app):
             claim = Claim(
                 organization_id=user.organization_id,
                 created_by_id=user.id,
-                status=lifecycle.ClaimStatus.DRAFT,
+                status=ClaimStatus.DRAFT,
                 solution_area=item.solution_area,
                 tenant_id=tenant.tenant_id,
                 customer_name=customer,

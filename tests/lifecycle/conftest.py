@@ -14,10 +14,11 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from portal.accounts.models import User
-from portal.claims import lifecycle, services
-from portal.claims.lifecycle import ActorKind
+from portal.claims import lifecycle
+from portal.claims.wizard import drafts
+from portal.claims.base import ActorKind
 from portal.claims.models import Claim, ClaimEvent, Comment
-from portal.claims.wizard import Wizard
+from portal.claims.wizard.flow import Wizard
 from portal.extensions import db
 from tests.claims.conftest import (  # noqa: F401  (the demo's people and fixtures, for this package)
     ADVENTURE,
@@ -83,7 +84,7 @@ def submitted_claim(email=GINA, now=None, **answers) -> Claim:
         answers.setdefault("today", now.date())
     claim = complete_draft(user, valid_steps(**answers))
     if now is None:
-        return services.submit(user, claim.id, attested=True)
+        return drafts.submit(user, claim.id, attested=True)
     wizard = Wizard(claim, user, today=now.date())
     assert wizard.run() is None
     wizard.apply_to_claim()

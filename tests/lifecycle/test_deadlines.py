@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.claims import lifecycle
-from portal.claims.lifecycle import ClaimStatus, add_business_days, due_on_for
+from portal.claims.base import ClaimStatus
+from portal.claims.lifecycle import add_business_days, due_on_for
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 from portal.timeutil import utcnow

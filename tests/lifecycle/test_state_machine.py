@@ -16,15 +16,9 @@ from sqlalchemy import func, select
 from portal.accounts.models import User
 from portal.accounts.permissions import ROLE_PERMISSIONS
 from portal.claims import lifecycle
-from portal.claims.lifecycle import (
-    EXPIRY,
-    INFORMATION_REASONS,
-    REVIEWER_REJECTION_REASONS,
-    TRANSITIONS,
-    ActorKind,
-    ClaimStatus,
-    TransitionRefused,
-)
+from portal.claims.base import REVIEWER_REJECTION_REASONS, ActorKind, ClaimStatus
+from portal.claims.labels import INFORMATION_REASONS
+from portal.claims.lifecycle import EXPIRY, TRANSITIONS, TransitionRefused
 from portal.claims.models import Claim, ClaimEvent
 from portal.directory.models import Product, Tenant
 from portal.extensions import db

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import User
-from portal.claims import listing
+from portal.claims.listing import claims as listing
 from portal.claims.models import Claim
 from portal.extensions import db
 from tests.lists.conftest import (

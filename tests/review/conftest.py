@@ -11,7 +11,9 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import event
 
-from portal.claims import lifecycle, storage
+from portal.claims import lifecycle
+from portal.claims.base import ClaimStatus
+from portal.claims.files import storage
 from portal.claims.models import Claim, ClaimFile
 from portal.directory.models import Product, Tenant
 from portal.extensions import db
@@ -83,7 +85,7 @@ def submitted(who: Partner, customer: Tenant, item: Product, *, activity="presal
     claim = Claim(
         organization_id=who.org_id,
         created_by_id=who.user_id,
-        status=lifecycle.ClaimStatus.DRAFT,
+        status=ClaimStatus.DRAFT,
         solution_area=item.solution_area,
         tenant_id=customer.tenant_id,
         domain="customer.example",

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
 from portal.claims.models import Claim
 from portal.extensions import db
 from portal.review import services
-from portal.review.services import NO_DUE_DATE, QueueFilters
+from portal.review.services import QueueFilters
 from tests.html import csp_violations, form_token, text
 from tests.review.conftest import (
     PARTNER_ROLES,
@@ -206,7 +207,7 @@ def test_keyset_pages_give_every_claim_exactly_once_in_order(app, world):
             cursor = page.next_cursor
         assert pages == 3
         assert sorted(c.id for c in seen) == sorted(ids)
-        keys = [(c.due_on or NO_DUE_DATE, c.id) for c in seen]
+        keys = [(c.due_on or date.max, c.id) for c in seen]  # undated claims come last
         assert keys == sorted(keys)
 
 

@@ -5,6 +5,10 @@ key, never under anything the user supplied, so an upload can neither overwrite 
 escape the folder. What the user called the file is kept only as a display name, made safe by
 :func:`display_name`. Keeping every path computation here means a move to object storage later
 changes this module and nothing else.
+
+Files follow the database transaction that records them: a file stored for a transaction that
+does not commit is deleted again, and a file whose row a transaction removes is deleted only
+once that transaction has committed. Views never clean up after a failure.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 CHUNK_BYTES = 64 * 1024
 MAX_DISPLAY_NAME = 200
@@ -128,3 +134,36 @@ def _seekable(fileobj) -> bool:
         return bool(fileobj.seekable())
     except (AttributeError, OSError, ValueError):
         return False
+
+
+# Files follow the transaction -----------------------------------------------------------------
+
+_STORED = "cpor_files_stored"
+_REMOVED = "cpor_files_removed"
+
+
+def stored_for(session: Session, key: str) -> None:
+    """``key`` was saved for the session's transaction: deleted again unless it commits."""
+    session.info.setdefault(_STORED, []).append(key)
+
+
+def delete_on_commit(session: Session, key: str) -> None:
+    """The file's row goes in the session's transaction: delete the file once that commits."""
+    session.info.setdefault(_REMOVED, []).append(key)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_STORED, None)
+    for key in session.info.pop(_REMOVED, ()):
+        delete(key)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint: the outer transaction decides
+    session.info.pop(_REMOVED, None)
+    for key in session.info.pop(_STORED, ()):
+        delete(key)
+

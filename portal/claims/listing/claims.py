@@ -1,5 +1,5 @@
 """The claims list (SPEC section 7): search, filters, sorting and keyset pagination that stays
-fast with a million claims, and the CSV export of exactly what is filtered.
+fast with a million claims; the home page's counts and lists.
 
 A partner sees its organization's claims, a reviewer every submitted claim. Searching by
 customer resolves the (small) tenants and products tables first, so the claims query only
@@ -7,17 +7,16 @@ ever filters on indexed columns; pages continue from the last row's sort key, ne
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import false, func, or_, select, tuple_
+from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from portal.claims.lifecycle import ClaimStatus
+from portal.accounts.models import Mpn
+from portal.claims.base import ClaimStatus
+from portal.claims.listing import pager
 from portal.claims.models import Claim
 from portal.directory.models import Product, Tenant, TenantDomain
 from portal.directory.source import normalize_guid
@@ -28,8 +27,6 @@ SORTS = ("newest", "oldest", "due", "customer")
 _NUMBER = re.compile(r"^(?:cpor-?)?0*(\d{1,12})$", re.IGNORECASE)
 #: An MPN ID as the directory holds it (SPEC section 3): 6 or 7 digits.
 _MPN_ID = re.compile(r"^[0-9]{6,7}$")
-_CURSOR_MAX = 4096
-_MAX_ID = 2**31 - 1  # claims.id is an INTEGER column
 
 
 @dataclass(frozen=True)
@@ -47,7 +44,7 @@ class ListQuery:
     def from_args(cls, args) -> ListQuery:
         # A NUL is never meaningful and PostgreSQL refuses it in text; a cursor carries a
         # customer name (up to 200 characters, escaped), so it may be longer than the rest.
-        values = {key: (args.get(key) or "").replace("\x00", "").strip()[:_CURSOR_MAX if key == "after" else 200]
+        values = {key: (args.get(key) or "").replace("\x00", "").strip()[:pager.CURSOR_MAX if key == "after" else 200]
                   for key in asdict(cls()).keys()}
         if values["sort"] not in SORTS:
             values["sort"] = "newest"
@@ -96,8 +93,6 @@ def _filtered(user, lq: ListQuery):
     if lq.activity:
         query = query.where(Claim.activity == lq.activity)
     if lq.mpn and not lq.mpn_invalid:
-        from portal.accounts.models import Mpn
-
         # MPN IDs are unique: resolved first, so that the claims query filters its indexed
         # mpn_pk by a value the planner can weigh (an MPN ID with few claims or none is read
         # from ix_claims_mpn_pk, never by walking a million rows in the sort's order). Another
@@ -110,52 +105,17 @@ def _filtered(user, lq: ListQuery):
     return query
 
 
-def _keys(sort: str):
-    """The sort columns (the last is always the id), and whether they descend. Each is the
-    tail of an index whose head is the scope (organization), so pages are index range scans."""
-    if sort == "oldest":
-        return [Claim.submitted_at, Claim.id], False
-    if sort == "due":
-        return [Claim.due_on, Claim.id], False
-    if sort == "customer":
-        return [Claim.customer_name, Claim.id], False
-    return [Claim.submitted_at, Claim.id], True
+#: Each sort's keyset order. Each is the tail of an index whose head is the scope
+#: (organization), so pages are index range scans.
+ORDERS = {
+    "newest": pager.Order(Claim.submitted_at, datetime, descending=True),
+    "oldest": pager.Order(Claim.submitted_at, datetime),
+    "due": pager.Order(Claim.due_on, date),
+    "customer": pager.Order(Claim.customer_name, str),
+}
 
-
-def _encode(values) -> str:
-    raw = json.dumps([v.isoformat() if isinstance(v, (date, datetime)) else v for v in values])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str, sort: str):
-    """(sort value, id) from a cursor, or None for anything this list did not write. The sort
-    value is None once the list has reached the claims without one (no due date, say), which
-    come last whatever the sort."""
-    try:
-        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        first, last_id = values
-        last_id = int(last_id)
-        if not 0 <= last_id <= _MAX_ID:
-            return None
-        if first is None:
-            return None, last_id
-        if sort in ("newest", "oldest"):
-            first = datetime.fromisoformat(first)
-        elif sort == "due":
-            first = date.fromisoformat(first)
-        elif not isinstance(first, str) or "\x00" in first:
-            return None
-        return first, last_id
-    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, binascii.Error):
-        return None
-
-
-def _sort_value(claim: Claim, sort: str):
-    if sort == "due":
-        return claim.due_on
-    if sort == "customer":
-        return claim.customer_name
-    return claim.submitted_at
+_ROW_OPTIONS = (selectinload(Claim.tenant), selectinload(Claim.product), selectinload(Claim.mpn),
+                selectinload(Claim.organization))
 
 
 @dataclass
@@ -166,42 +126,20 @@ class Page:
 
 
 def page(user, lq: ListQuery, size: int = PAGE_SIZE) -> Page:
-    """One page after ``lq.after``. Rows whose sort value is NULL (no due date, say) come after
-    all the others, ordered by id, so every page stays an index range scan."""
-    base = _filtered(user, lq)
-    columns, descending = _keys(lq.sort)
-    cursor = _decode(lq.after, lq.sort) if lq.after else None
-    options = (selectinload(Claim.tenant), selectinload(Claim.product), selectinload(Claim.mpn),
-               selectinload(Claim.organization))
-    rows: list[Claim] = []
-    if cursor is None or cursor[0] is not None:
-        query = base.where(columns[0].is_not(None))
-        if cursor is not None:
-            key = tuple_(*columns)
-            query = query.where(key < cursor if descending else key > cursor)
-        query = query.order_by(*[c.desc() if descending else c.asc() for c in columns])
-        rows = list(db.session.scalars(query.options(*options).limit(size + 1)))
-    if len(rows) <= size:
-        after_id = cursor[1] if cursor is not None and cursor[0] is None else 0
-        query = base.where(columns[0].is_(None), Claim.id > after_id).order_by(Claim.id)
-        rows += list(db.session.scalars(query.options(*options).limit(size + 1 - len(rows))))
-    more = len(rows) > size
-    rows = rows[:size]
-    next_cursor = _encode((_sort_value(rows[-1], lq.sort), rows[-1].id)) if more and rows else None
-    return Page(rows, next_cursor, lq)
+    """One page of the list after ``lq.after``."""
+    result = pager.page(_filtered(user, lq), ORDERS[lq.sort], lq.after, size, _ROW_OPTIONS)
+    return Page(result.rows, result.next_cursor, lq)
 
 
-def apply_passed_deadlines(user) -> int:
-    """Deadlines are true on read (SPEC section 5): before a page lists claims, the deadlines
-    that passed among those it can show (the organization's for a partner, every claim for a
-    reviewer) are applied. Returns how many claims changed."""
-    from portal.claims.lifecycle import sweep
-
-    if user.is_reviewer:
-        return sweep()
-    if user.organization_id is None:
-        return 0  # no organization, no claims: never a sweep of everyone's
-    return sweep(organization_id=user.organization_id)
+def all_rows(user, lq: ListQuery, batch: int = 1000):
+    """Every claim the filters select, in the list's order, fetched in batches by key."""
+    current = replace(lq, after="")
+    while True:
+        result = page(user, current, size=batch)
+        yield from result.claims
+        if not result.next_cursor:
+            return
+        current = replace(current, after=result.next_cursor)
 
 
 def status_counts(user) -> dict[str, int]:
@@ -226,23 +164,14 @@ def needing_action(user, limit: int = 10) -> list[Claim]:
     return list(db.session.scalars(query))
 
 
-# CSV ----------------------------------------------------------------------------------------
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value) -> str:
-    """A cell a spreadsheet would read as a formula is prefixed with an apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def export_rows(user, lq: ListQuery, batch: int = 1000):
-    """Every claim the filters select, in the list's order, fetched in batches by key."""
-    current = replace(lq, after="")
-    while True:
-        result = page(user, current, size=batch)
-        yield from result.claims
-        if not result.next_cursor:
-            return
-        current = replace(current, after=result.next_cursor)
+def recent_claims(user, limit: int = 50) -> list[Claim]:
+    """The organization's submitted claims, newest first."""
+    return list(
+        db.session.scalars(
+            select(Claim)
+            .where(Claim.organization_id == user.organization_id, Claim.status != ClaimStatus.DRAFT)
+            .options(selectinload(Claim.tenant), selectinload(Claim.product))
+            .order_by(Claim.id.desc())
+            .limit(limit)
+        )
+    )

@@ -14,8 +14,9 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from portal.accounts.services import organization_mpns
-from portal.claims import forms
 from portal.claims.models import Claim
+from portal.claims.rules import mpn_warning
+from portal.claims.wizard import forms
 
 STEPS: tuple[str, ...] = ("customer", "product", "activity", "mpn", "contacts", "proof", "review")
 
@@ -69,6 +70,40 @@ class StepResult:
     valid: bool
 
 
+def answers_for(claim: Claim, user, today: date, **known) -> forms.Answers:
+    """What the steps will establish, starting from what is already ``known``."""
+    return forms.Answers(
+        user_id=user.id,
+        organization_id=claim.organization_id,
+        claim_id=claim.id,
+        today=today,
+        file_count=len(claim.files),
+        mpns=organization_mpns(claim.organization_id),
+        **known,
+    )
+
+
+def build_form(step: str, answers: forms.Answers, formdata: MultiDict | None, initial: dict) -> forms.StepForm:
+    """A step's form from posted or stored input (``formdata``), else from ``initial`` values,
+    with the choices the answers so far allow."""
+    form = FORMS[step](formdata=formdata, **({} if formdata is not None else initial))
+    if hasattr(form, "set_choices"):
+        form.set_choices(answers)
+    return form
+
+
+def apply_editable(claim: Claim, a: forms.Answers) -> None:
+    """Copy the answers a partner may also change on a returned claim (MPN ID, contacts, proof
+    of execution) onto the claim's columns."""
+    if a.mpn is not None:
+        claim.mpn_pk = a.mpn.id
+    for key, value in a.contacts.items():
+        setattr(claim, key, value)
+    if a.description is not None:
+        claim.description = a.description
+        claim.acknowledged_on = a.acknowledged_on
+
+
 class Wizard:
     """Validates a draft's steps in order. ``run(upto)`` revalidates every step before
     ``upto`` from the stored input and reports the first one that fails."""
@@ -76,14 +111,7 @@ class Wizard:
     def __init__(self, claim: Claim, user, today: date | None = None):
         self.claim = claim
         self.user = user
-        self.answers = forms.Answers(
-            user_id=user.id,
-            organization_id=claim.organization_id,
-            claim_id=claim.id,
-            today=today or date.today(),
-            file_count=len(claim.files),
-            mpns=organization_mpns(claim.organization_id),
-        )
+        self.answers = answers_for(claim, user, today or date.today())
         self.results: dict[str, StepResult] = {}
 
     def stored(self, step: str) -> dict | None:
@@ -99,10 +127,7 @@ class Wizard:
         if formdata is None:
             stored = self.stored(step)
             formdata = MultiDict(stored) if stored is not None else None
-        form = FORMS[step](formdata=formdata, **({} if formdata is not None else self.defaults(step)))
-        if hasattr(form, "set_choices"):
-            form.set_choices(self.answers)
-        return form
+        return build_form(step, self.answers, formdata, self.defaults(step))
 
     def validate(self, step: str, formdata: MultiDict | None = None, interactive: bool = False) -> StepResult:
         form = self.build(step, formdata)
@@ -123,6 +148,29 @@ class Wizard:
             if self.stored(step) is None or not self.validate(step).valid:
                 return step
         return None
+
+    def messages_to_show(self, step: str, asked: bool) -> StepResult | None:
+        """What a step's page shows of its stored answers' check: nothing for a step not yet
+        answered, valid, or whose messages the user has not asked for yet (``asked``: they
+        pressed Next, or were sent back to it)."""
+        if step == "review" or self.stored(step) is None:
+            return None
+        result = self.validate(step)
+        return result if asked and not result.valid else None
+
+    def check(self, step: str, formdata, trigger: str | None) -> tuple[StepResult, set[str]]:
+        """The inline check as the user types: keeps what was typed, revalidates the steps
+        before, and checks this one. Messages are kept only for the field just left
+        (``trigger``) and fields with something typed; untouched fields get none yet."""
+        self.save(step, formdata)
+        self.run(step)
+        result = self.validate(step, formdata, interactive=True)
+        typed = {key for key, values in formdata.lists() if any(v.strip() for v in values)}
+        shown = {f.name for f in result.form if f.name == trigger or f.name in typed}
+        for f in result.form:
+            if f.name not in shown:
+                f.errors = []
+        return result, shown
 
     def save(self, step: str, formdata) -> None:
         """Keep what was typed, valid or not: nothing typed is ever lost."""
@@ -145,17 +193,7 @@ class Wizard:
             claim.activity = a.activity
             claim.solution_seller = a.solution_seller
             claim.isv_product = a.isv_product
-        if a.mpn is not None:
-            claim.mpn_pk = a.mpn.id
-        for key, value in a.contacts.items():
-            setattr(claim, key, value)
-        if a.description is not None:
-            claim.description = a.description
-            claim.acknowledged_on = a.acknowledged_on
+        apply_editable(claim, a)
 
     def mpn_warning(self) -> bool:
-        """An MPN not enrolled in incentives, used for an incentive activity: warn, don't refuse."""
-        from portal.claims.rules import INCENTIVE_ACTIVITIES
-
-        mpn, activity = self.answers.mpn, self.answers.activity
-        return mpn is not None and not mpn.incentives_enrolled and activity in INCENTIVE_ACTIVITIES
+        return mpn_warning(self.answers.mpn, self.answers.activity)

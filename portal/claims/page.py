@@ -1,4 +1,5 @@
-"""What the claim page tells a partner: what happens next, by when, and what they can do."""
+"""What a claim's page shows: for a partner, what happens next, by when, and what they can do;
+for everyone, the history."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,12 +7,15 @@ from datetime import date
 
 from flask_babel import format_date
 from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.permissions import Permission, has_permission
 from portal.claims import lifecycle
-from portal.claims.lifecycle import ActorKind, ClaimStatus
+from portal.claims.base import ClaimStatus
+from portal.claims.labels import reason_label
 from portal.claims.models import Claim, ClaimEvent
-from portal.claims.rules import subscription_ended
+from portal.claims.rules import subscription_ended, subscription_problem
 from portal.directory.source import directory
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -53,20 +57,14 @@ def _next_step(claim: Claim, due: str) -> str:
 def build(user, claim: Claim) -> ClaimPage:
     today = utcnow().date()
     due = format_date(claim.due_on, "long") if claim.due_on else "—"
-    reasons = [lifecycle.reason_label(code) for code in (claim.reason_code or "").split(",") if code]
-    allowed = set(lifecycle.actions_for(claim.status, ActorKind.PARTNER)) if user.is_partner else set()
-    permitted = {name for name in allowed if has_permission(user, lifecycle.TRANSITIONS[name].permission)}
-    if "dispute" in permitted and (claim.dispute_used or lifecycle.is_overdue(claim.due_on, today)):
-        permitted.discard("dispute")
-    if claim.status == ClaimStatus.PARTNER_ACTION_REQUIRED and has_permission(user, Permission.EDIT_CLAIMS):
-        permitted.add("edit")
+    reasons = [reason_label(code) for code in (claim.reason_code or "").split(",") if code]
     ended = subscription_ended(claim, today)
     page = ClaimPage(
         next_step=_next_step(claim, due),
         due_on=claim.due_on,
         overdue=lifecycle.is_overdue(claim.due_on, today),
         reasons=reasons,
-        actions=permitted,
+        actions=lifecycle.partner_actions(user, claim, today),
         history=history(claim.id),
         subscription_ended=ended,
         renewal_possible=ended and has_permission(user, Permission.FILE_CLAIMS) and current_subscription(claim) is not None,
@@ -76,8 +74,6 @@ def build(user, claim: Claim) -> ClaimPage:
 
 def current_subscription(claim: Claim):
     """The customer's claimable subscription for the same product, other than the ended one."""
-    from portal.claims.rules import subscription_problem
-
     for sub in directory().subscriptions_on_tenant(claim.tenant_id, claim.product_id):
         if sub.subscription_id != claim.subscription_id and subscription_problem(sub) is None:
             return sub
@@ -85,11 +81,12 @@ def current_subscription(claim: Claim):
 
 
 def history(claim_id: int) -> list[ClaimEvent]:
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
+    """Every history entry of the claim, in the order it was written (append-only), with who made it."""
     return list(
         db.session.scalars(
-            select(ClaimEvent).where(ClaimEvent.claim_id == claim_id).options(joinedload(ClaimEvent.actor)).order_by(ClaimEvent.id)
+            select(ClaimEvent)
+            .where(ClaimEvent.claim_id == claim_id)
+            .options(joinedload(ClaimEvent.actor))
+            .order_by(ClaimEvent.id)
         )
     )

@@ -1,0 +1,127 @@
+"""What a claim's proof of execution may hold, and who may change it when: uploads checked by
+content, size and count, removal, and the file a user may download. Stored bytes follow the
+transaction (``storage``): nothing is left behind by a change that fails."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from portal.accounts.permissions import Permission, require
+from portal.claims import lifecycle
+from portal.claims.base import ClaimStatus
+from portal.claims.errors import ClaimError
+from portal.claims.files import kinds, storage
+from portal.claims.labels import status_label
+from portal.claims.loader import ClaimNotFound, visible_claim
+from portal.claims.models import Claim, ClaimEvent, ClaimFile
+from portal.claims.wizard.drafts import draft_for
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+
+
+@dataclass
+class UploadOutcome:
+    added: list[ClaimFile]
+    refused: list[tuple[str, str]]  # (display name, reason)
+
+
+def claim_for_files(user, claim_id: int) -> Claim:
+    """A claim whose proof of execution the user may change now: their draft; a claim whose
+    reviewer asked for more (edit permission); a rejection being disputed (dispute permission)."""
+    claim = visible_claim(user, claim_id, for_update=True)
+    if claim.status == ClaimStatus.DRAFT:
+        return draft_for(user, claim_id, for_update=True)
+    if user.is_reviewer:
+        raise ClaimNotFound(claim_id)
+    lifecycle.apply_due(claim)
+    if claim.status == ClaimStatus.PARTNER_ACTION_REQUIRED:
+        require(user, Permission.EDIT_CLAIMS)
+        return claim
+    if claim.status == ClaimStatus.REJECTED and not claim.dispute_used:
+        require(user, Permission.DISPUTE_CLAIMS)
+        return claim
+    raise ClaimError(_l("Files can't be changed while the claim is %(status)s.", status=status_label(claim.status)))
+
+
+def human_size(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{size / 1024:g} KB"
+
+
+def add_files(user, claim_id: int, uploads) -> UploadOutcome:
+    """Store each uploaded file whose content is an accepted type, within the size and count
+    limits; refuse the others one by one with the reason."""
+    claim = claim_for_files(user, claim_id)
+    max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
+    max_files = current_app.config["UPLOAD_MAX_FILES"]
+    outcome = UploadOutcome([], [])
+    count = len(claim.files)
+    for upload in uploads:
+        if not upload or not upload.filename:
+            continue
+        name = storage.display_name(upload.filename)
+        if count >= max_files:
+            outcome.refused.append((name, str(_l("A claim can have at most %(n)s files. Remove one to add another.", n=max_files))))
+            continue
+        kind = kinds.detect(upload.stream)
+        upload.stream.seek(0)
+        if kind is None:
+            empty = not upload.stream.read(1)
+            upload.stream.seek(0)
+            reason = (
+                _l("The file is empty.")
+                if empty
+                else _l("This file isn't a PDF, DOCX, XLSX, PNG, JPEG, MSG or EML file (checked by its content, not its name).")
+            )
+            outcome.refused.append((name, str(reason)))
+            continue
+        try:
+            stored = storage.save(upload.stream, max_bytes)
+        except storage.FileTooLarge:
+            outcome.refused.append((name, str(_l("The file is larger than %(size)s.", size=human_size(max_bytes)))))
+            continue
+        storage.stored_for(db.session, stored.key)
+        row = ClaimFile(
+            claim=claim,
+            storage_key=stored.key,
+            filename=name,
+            kind=kind.value,
+            content_type=kinds.CONTENT_TYPES[kind],
+            size=stored.size,
+            sha256=stored.sha256,
+            uploaded_by_id=user.id,
+        )
+        db.session.add(row)
+        outcome.added.append(row)
+        count += 1
+    claim.updated_at = utcnow()
+    if claim.status != ClaimStatus.DRAFT and outcome.added:
+        db.session.add(ClaimEvent(claim_id=claim.id, actor_id=user.id, kind="upload", action="upload",
+                                  note=", ".join(f.filename for f in outcome.added)))
+    db.session.flush()
+    return outcome
+
+
+def remove_file(user, claim_id: int, file_id: int) -> None:
+    claim = claim_for_files(user, claim_id)
+    row = next((f for f in claim.files if f.id == file_id), None)
+    if row is None:
+        raise ClaimNotFound(file_id)
+    key = row.storage_key
+    claim.files.remove(row)
+    if claim.status != ClaimStatus.DRAFT:
+        db.session.add(ClaimEvent(claim_id=claim.id, actor_id=user.id, kind="upload", action="remove_file", note=row.filename))
+    db.session.flush()
+    storage.delete_on_commit(db.session, key)
+
+
+def file_for_download(user, claim_id: int, file_id: int) -> ClaimFile:
+    claim = visible_claim(user, claim_id)
+    row = next((f for f in claim.files if f.id == file_id), None)
+    if row is None:
+        raise ClaimNotFound(file_id)
+    return row

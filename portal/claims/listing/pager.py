@@ -1,0 +1,91 @@
+"""Keyset pagination, the one pager of every claims list and the review queue.
+
+A page continues from the last row's sort key, never from an offset: it costs the same however
+deep it is, and a row that leaves the list between two pages shifts nothing. Rows are ordered
+by one sort column, then by id; rows whose sort value is NULL (no due date, say) come after all
+the others, ordered by id, in a second range read only when the first runs out, so every page
+is an index range scan. The cursor is opaque to the user (base64 of JSON) and anything this
+pager did not write reads as the first page.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import tuple_
+
+from portal.claims.models import Claim
+from portal.extensions import db
+
+#: A cursor carries a sort value (up to a 200-character customer name, escaped).
+CURSOR_MAX = 4096
+_MAX_ID = 2**31 - 1  # claims.id is an INTEGER column
+
+
+@dataclass(frozen=True)
+class Order:
+    """How a list is sorted: by ``column`` (whose Python type is ``kind``), then by id."""
+
+    column: Any
+    kind: type
+    descending: bool = False
+
+
+@dataclass
+class Page:
+    rows: list[Claim]
+    next_cursor: str | None
+
+
+def encode(value, claim_id: int) -> str:
+    raw = json.dumps([value.isoformat() if isinstance(value, (date, datetime)) else value, claim_id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(cursor: str | None, order: Order) -> tuple[Any, int] | None:
+    """(sort value, id) from a cursor, or None for the first page. The sort value is None once
+    the list has reached the rows without one."""
+    if not cursor or len(cursor) > CURSOR_MAX:
+        return None
+    try:
+        first, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        last_id = int(last_id)
+        if not 0 <= last_id <= _MAX_ID:
+            return None
+        if first is None:
+            return None, last_id
+        if order.kind is datetime:
+            first = datetime.fromisoformat(first)
+        elif order.kind is date:
+            first = date.fromisoformat(first)
+        elif not isinstance(first, str) or "\x00" in first:
+            return None
+        return first, last_id
+    except (ValueError, TypeError, OverflowError, RecursionError, json.JSONDecodeError, binascii.Error):
+        return None
+
+
+def page(query, order: Order, after: str | None, size: int, options=()) -> Page:
+    """The ``size`` rows of ``query`` after the cursor ``after``, and the cursor of the next page."""
+    column = order.column
+    position = decode(after, order)
+    rows: list[Claim] = []
+    if position is None or position[0] is not None:
+        dated = query.where(column.is_not(None))
+        if position is not None:
+            key = tuple_(column, Claim.id)
+            dated = dated.where(key < position if order.descending else key > position)
+        sort = (column.desc(), Claim.id.desc()) if order.descending else (column.asc(), Claim.id.asc())
+        rows = list(db.session.scalars(dated.order_by(*sort).options(*options).limit(size + 1)))
+    if len(rows) <= size:
+        after_id = position[1] if position is not None and position[0] is None else 0
+        undated = query.where(column.is_(None), Claim.id > after_id).order_by(Claim.id)
+        rows += list(db.session.scalars(undated.options(*options).limit(size + 1 - len(rows))))
+    more = len(rows) > size
+    rows = rows[:size]
+    last = rows[-1] if more and rows else None
+    return Page(rows, encode(getattr(last, column.key), last.id) if last is not None else None)

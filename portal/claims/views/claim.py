@@ -1,0 +1,157 @@
+"""A submitted claim's page, what a partner does to it, and its comment thread."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import hx
+from portal.accounts.permissions import Permission, permission_required
+from portal.claims import actions, comments, page
+from portal.claims.base import ClaimStatus
+from portal.claims.errors import ClaimError
+from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, ResubmitForm
+from portal.claims.loader import claim_or_404
+from portal.claims.views.blueprint import bp
+from portal.claims.views.wizard import upload_limits
+from portal.claims.wizard import drafts
+from portal.claims.wizard.edit import Editor
+from portal.extensions import db
+
+
+@bp.post("/<int:claim_id>/delete")
+@permission_required(Permission.FILE_CLAIMS)
+def delete(claim_id):
+    drafts.delete_draft(current_user, claim_id)
+    db.session.commit()
+    flash(_("The draft was deleted."), "success")
+    return redirect(url_for("main.home"))
+
+
+def comment_form(claim):
+    """The form to post a comment, for those who may comment on the claim."""
+    return CommentForm() if comments.can_comment(current_user, claim) else None
+
+
+@bp.get("/<int:claim_id>")
+@permission_required(Permission.VIEW_CLAIMS)
+def show(claim_id):
+    claim = claim_or_404(claim_id)
+    if claim.status == ClaimStatus.DRAFT:
+        return redirect(url_for("claims.resume", claim_id=claim.id))
+    if current_user.is_reviewer:
+        return redirect(url_for("review.claim", claim_id=claim.id))
+    return render_template("claims/show.html", claim=claim, page=page.build(current_user, claim),
+                           thread=comments.thread(claim.id), comment_form=comment_form(claim),
+                           refused=(), added=(), **upload_limits())
+
+
+def _act(claim_id, do, success):
+    claim = do()
+    db.session.commit()
+    flash(success(claim), "success")
+    return redirect(url_for("claims.show", claim_id=claim_id))
+
+
+@bp.post("/<int:claim_id>/withdraw")
+@permission_required(Permission.WITHDRAW_CLAIMS)
+def withdraw(claim_id):
+    return _act(claim_id, lambda: actions.withdraw(current_user, claim_id),
+                lambda c: _("Claim %(number)s was withdrawn.", number=c.number))
+
+
+@bp.post("/<int:claim_id>/disassociate")
+@permission_required(Permission.DISASSOCIATE_CLAIMS)
+def disassociate(claim_id):
+    form = DisassociateForm()
+    return _act(claim_id, lambda: actions.disassociate(current_user, claim_id, form.reason.data),
+                lambda c: _("Your organization is no longer associated with this customer and product."))
+
+
+@bp.post("/<int:claim_id>/resubmit")
+@permission_required(Permission.EDIT_CLAIMS)
+def resubmit(claim_id):
+    form = ResubmitForm()
+    return _act(claim_id, lambda: actions.resubmit(current_user, claim_id, form.reply.data),
+                lambda c: _("Claim %(number)s was resubmitted to the reviewer.", number=c.number))
+
+
+@bp.post("/<int:claim_id>/dispute")
+@permission_required(Permission.DISPUTE_CLAIMS)
+def dispute(claim_id):
+    form = DisputeForm()
+    return _act(claim_id, lambda: actions.dispute(current_user, claim_id, form.justification.data, form.uploads()),
+                lambda c: _("Your dispute was sent. A reviewer reconsiders the claim within 5 business days."))
+
+
+@bp.route("/<int:claim_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.EDIT_CLAIMS)
+def edit(claim_id):
+    """Partner action required: change the fields the reviewer may ask about (MPN ID,
+    contacts, proof of execution, description), with the wizard's own forms and rules."""
+    editor = Editor(current_user, claim_id)
+    status = 200
+    if request.method == "POST":
+        if editor.save(request.form):
+            db.session.commit()
+            flash(_("Your changes were saved. Resubmit the claim when it is ready."), "success")
+            return redirect(url_for("claims.show", claim_id=claim_id))
+        db.session.rollback()
+        status = 422
+    return render_template("claims/edit.html", claim=editor.claim, editor=editor, forms=editor.forms,
+                           refused=(), added=(), **upload_limits()), status
+
+
+@bp.post("/<int:claim_id>/renew")
+@permission_required(Permission.FILE_CLAIMS)
+def renew(claim_id):
+    """An approved Dynamics claim whose subscription ended: a new draft for the customer's
+    current subscription, prefilled from this claim."""
+    draft = drafts.renewal_draft(current_user, claim_id)
+    db.session.commit()
+    return redirect(url_for("claims.resume", claim_id=draft.id))
+
+
+# Comments -------------------------------------------------------------------------------
+
+
+@bp.get("/<int:claim_id>/comments", endpoint="comments")
+@permission_required(Permission.VIEW_CLAIMS)
+def poll_comments(claim_id):
+    """The comments posted after ``after``, appended out of band, and the poller again. An open
+    page learns of a deadline that passed at its next poll."""
+    claim = claim_or_404(claim_id)
+    after = request.args.get("after", 0, type=int)
+    new = comments.thread(claim.id, after)
+    last = new[-1].id if new else after
+    shown_status = request.args.get("status")
+    status_changed = shown_status is not None and shown_status != claim.status
+    # A partner's status panel is swapped in; a reviewer is told to reload (see the template).
+    claim_page = page.build(current_user, claim) if status_changed and current_user.is_partner else None
+    return render_template("claims/_comments_since.html", claim=claim, new=new, last=last, status_changed=status_changed,
+                           page=claim_page)
+
+
+@bp.post("/<int:claim_id>/comments")
+@permission_required(Permission.COMMENT)
+def comment(claim_id):
+    claim = claim_or_404(claim_id, for_update=True)
+    try:
+        comments.post(current_user, claim, CommentForm().body.data)
+    except ClaimError as error:
+        db.session.rollback()
+        if hx.wants_fragment():
+            return render_template("claims/_comment_error.html", message=error.message), 422
+        flash(str(error.message), "error")
+        return redirect(_claim_url(claim))
+    db.session.commit()
+    if hx.wants_fragment():
+        # The poller brings the new comment, to the author as to everyone else.
+        return hx.response(render_template("claims/_comment_error.html", message=None), trigger="comments-changed")
+    return redirect(_claim_url(claim) + "#thread-heading")
+
+
+def _claim_url(claim):
+    if current_user.is_reviewer:
+        return url_for("review.claim", claim_id=claim.id)
+    return url_for("claims.show", claim_id=claim.id)

@@ -1,0 +1,75 @@
+"""Proof-of-execution files: upload, remove, download. Stored bytes follow the transaction
+(``files.storage``), so nothing here cleans up after a failure."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import hx
+from portal.accounts.permissions import Permission, permission_required
+from portal.claims.base import ClaimStatus
+from portal.claims.files import service, storage
+from portal.claims.forms import UploadForm
+from portal.claims.loader import claim_or_404
+from portal.claims.views.blueprint import bp
+from portal.claims.views.wizard import upload_limits
+from portal.extensions import db
+
+
+def _files_page(claim):
+    """Where a claim's files are changed: the wizard's step, the dispute form, the edit page."""
+    if claim.status == ClaimStatus.DRAFT:
+        return url_for("claims.step", claim_id=claim.id, step="proof")
+    if claim.status == ClaimStatus.REJECTED:
+        return url_for("claims.show", claim_id=claim.id) + "#dispute-heading"
+    return url_for("claims.edit", claim_id=claim.id)
+
+
+def _files_fragment(claim, refused=(), added=()):
+    return render_template("claims/_files.html", claim=claim, refused=refused, added=added, **upload_limits())
+
+
+@bp.post("/<int:claim_id>/files")
+@permission_required(Permission.FILE_CLAIMS)
+def upload(claim_id):
+    uploads = UploadForm().uploads()
+    if not uploads:
+        claim = claim_or_404(claim_id)
+        message = _("Choose at least one file to upload.")
+        if hx.wants_fragment():
+            return _files_fragment(claim, refused=[(_("No file"), message)])
+        flash(message, "error")
+        return redirect(_files_page(claim))
+    outcome = service.add_files(current_user, claim_id, uploads)
+    db.session.commit()
+    claim = claim_or_404(claim_id)
+    if hx.wants_fragment():
+        return _files_fragment(claim, outcome.refused, outcome.added)
+    for name, reason in outcome.refused:
+        flash(_("%(name)s was not added: %(reason)s", name=name, reason=reason), "error")
+    if outcome.added:
+        flash(_("%(count)s file(s) added.", count=len(outcome.added)), "success")
+    return redirect(_files_page(claim))
+
+
+@bp.post("/<int:claim_id>/files/<int:file_id>/delete")
+@permission_required(Permission.FILE_CLAIMS)
+def remove_file(claim_id, file_id):
+    service.remove_file(current_user, claim_id, file_id)
+    db.session.commit()
+    claim = claim_or_404(claim_id)
+    if hx.wants_fragment():
+        return _files_fragment(claim)
+    flash(_("The file was removed."), "success")
+    return redirect(_files_page(claim))
+
+
+@bp.get("/<int:claim_id>/files/<int:file_id>")
+@permission_required(Permission.VIEW_CLAIMS)
+def download(claim_id, file_id):
+    row = service.file_for_download(current_user, claim_id, file_id)
+    response = send_file(storage.open_file(row.storage_key), mimetype=row.content_type, as_attachment=True,
+                         download_name=row.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

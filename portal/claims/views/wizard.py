@@ -1,0 +1,158 @@
+"""The claim wizard's pages: one URL per step, the inline check, the submission."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from portal import hx
+from portal.accounts.permissions import Permission, permission_required
+from portal.claims.errors import ClaimError, DuplicateClaim, StepInvalid
+from portal.claims.loader import ClaimNotFound
+from portal.claims.rules import activity_choices, competing_claim_exists
+from portal.claims.views.blueprint import bp
+from portal.claims.wizard import drafts
+from portal.claims.wizard.flow import STEPS, TITLES, Wizard, next_step, previous_step, step_number
+from portal.extensions import db
+
+POE_TEMPLATE = "proof-of-execution-template.docx"
+
+
+def _draft_or_404(claim_id, step=None):
+    """The user's draft (None once it was submitted: its page is then the claim's)."""
+    if step is not None and step not in STEPS:
+        raise ClaimNotFound(claim_id)
+    try:
+        return drafts.draft_for(current_user, claim_id)
+    except ClaimError:
+        return None
+
+
+def upload_limits() -> dict:
+    return {"max_files": current_app.config["UPLOAD_MAX_FILES"], "max_bytes": current_app.config["UPLOAD_MAX_BYTES"]}
+
+
+@bp.post("/new")
+@permission_required(Permission.FILE_CLAIMS)
+def new():
+    claim = drafts.create_draft(current_user)
+    db.session.commit()
+    return redirect(url_for("claims.step", claim_id=claim.id, step=STEPS[0]))
+
+
+def _render_step(claim, wizard, step, result=None, status=200):
+    answers = wizard.answers
+    competing = (step == "review" and answers.tenant is not None and answers.product is not None
+                 and competing_claim_exists(claim.organization_id, answers.tenant.tenant_id, answers.product.id))
+    context = {
+        "claim": claim,
+        "step": step,
+        "steps": STEPS,
+        "titles": TITLES,
+        "number": step_number(step),
+        "form": result.form if result else wizard.build(step),
+        "wizard": wizard,
+        "answers": answers,
+        "activity_choices": activity_choices(answers.solution_area),
+        "competing": competing,
+        **upload_limits(),
+    }
+    return render_template("claims/wizard.html", **context), status
+
+
+@bp.route("/<int:claim_id>/wizard/<step>", methods=["GET", "POST"])
+@permission_required(Permission.FILE_CLAIMS)
+def step(claim_id, step):
+    claim = _draft_or_404(claim_id, step)
+    if claim is None:
+        return redirect(url_for("claims.show", claim_id=claim_id))
+    wizard = Wizard(claim, current_user)
+    if request.method == "POST":
+        if step != "review":
+            wizard.save(step, request.form)
+        if request.form.get("action") == "back":
+            db.session.commit()
+            return redirect(url_for("claims.step", claim_id=claim.id, step=previous_step(step) or step))
+    blocking = wizard.run(step)
+    if blocking is not None and blocking != step:
+        db.session.commit()
+        if request.method == "POST":
+            flash(_("An earlier step needs attention first."), "error")
+        show = {"show_errors": 1} if wizard.stored(blocking) is not None else {}
+        return redirect(url_for("claims.step", claim_id=claim.id, step=blocking, **show))
+    if request.method == "GET":
+        return _render_step(claim, wizard, step, wizard.messages_to_show(step, bool(request.args.get("show_errors"))))
+    if step == "review":
+        return _submit(claim, wizard)
+    result = wizard.validate(step, request.form, interactive=True)
+    if not result.valid:
+        db.session.commit()  # keep what was typed
+        return _render_step(claim, wizard, step, result, status=422)
+    wizard.apply_to_claim()
+    db.session.commit()
+    return redirect(url_for("claims.step", claim_id=claim.id, step=next_step(step)))
+
+
+def _submit(claim, wizard):
+    attested = bool(wizard.build("review", request.form).attest.data)
+    try:
+        submitted = drafts.submit(current_user, claim.id, attested=attested)
+    except StepInvalid as error:
+        db.session.rollback()
+        if error.step == "review":
+            again = Wizard(claim, current_user)
+            again.run()
+            return _render_step(claim, again, "review", again.validate("review", request.form), status=422)
+        flash(str(error.message), "error")
+        return redirect(url_for("claims.step", claim_id=claim.id, step=error.step, show_errors=1))
+    except DuplicateClaim as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("claims.step", claim_id=claim.id, step="activity", show_errors=1))
+    db.session.commit()
+    flash(_("Claim %(number)s was submitted. A reviewer will start reviewing it within 5 business days.", number=submitted.number), "success")
+    return redirect(url_for("claims.show", claim_id=submitted.id))
+
+
+@bp.get("/<int:claim_id>/resume")
+@permission_required(Permission.FILE_CLAIMS)
+def resume(claim_id):
+    """Back to where the user left off: the first step not yet answered or needing attention."""
+    claim = _draft_or_404(claim_id)
+    if claim is None:
+        return redirect(url_for("claims.show", claim_id=claim_id))
+    step = Wizard(claim, current_user).run() or "review"
+    return redirect(url_for("claims.step", claim_id=claim.id, step=step))
+
+
+@bp.post("/<int:claim_id>/wizard/<step>/check")
+@permission_required(Permission.FILE_CLAIMS)
+def check(claim_id, step):
+    """Inline validation as the user types or leaves a field: saves what was typed and answers
+    with the step's error slots (swapped out of band), never the inputs being typed in."""
+    claim = _draft_or_404(claim_id, step)
+    if claim is None or step == "review":
+        return hx.response("", 204, reswap="none")
+    wizard = Wizard(claim, current_user)
+    trigger = hx.trigger_name()
+    result, shown = wizard.check(step, request.form, trigger)
+    db.session.commit()
+    return render_template(
+        "claims/_check.html",
+        form=result.form,
+        shown=shown,
+        trigger=trigger,
+        step=step,
+        claim=claim,
+        answers=wizard.answers,
+        wizard=wizard,
+        activity_choices=activity_choices(wizard.answers.solution_area),
+    )
+
+
+@bp.get("/poe-template.docx")
+@permission_required(Permission.FILE_CLAIMS)
+def poe_template():
+    return send_from_directory(current_app.static_folder, POE_TEMPLATE, as_attachment=True,
+                               download_name=POE_TEMPLATE,
+                               mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
