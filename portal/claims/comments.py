@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -46,7 +47,12 @@ def post(user, claim: Claim, body: str, kind: str = "comment") -> Comment:
     return comment
 
 
+#: How many of the latest comments a claim page shows before "Show earlier comments".
+PAGE_SIZE = 20
+
+
 def thread(claim_id: int, after_id: int = 0) -> list[Comment]:
+    """The comments after ``after_id``, oldest first (what a poll brings)."""
     return list(
         db.session.scalars(
             select(Comment)
@@ -55,6 +61,22 @@ def thread(claim_id: int, after_id: int = 0) -> list[Comment]:
             .order_by(Comment.id)
         )
     )
+
+
+@dataclass
+class ThreadPage:
+    comments: list[Comment]  # oldest first
+    earlier: bool  # older comments exist before the first of these
+
+
+def latest(claim_id: int, before_id: int | None = None, size: int = PAGE_SIZE) -> ThreadPage:
+    """The ``size`` comments before ``before_id`` (the latest ones without it), oldest first,
+    read backwards on ix_comments_claim_id_id: a thread of a thousand costs what one of ten does."""
+    query = select(Comment).where(Comment.claim_id == claim_id)
+    if before_id is not None:
+        query = query.where(Comment.id < before_id)
+    rows = list(db.session.scalars(query.options(joinedload(Comment.author)).order_by(Comment.id.desc()).limit(size + 1)))
+    return ThreadPage(list(reversed(rows[:size])), len(rows) > size)
 
 
 _URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)

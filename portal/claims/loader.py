@@ -7,12 +7,13 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.permissions import Permission, has_permission
 from portal.claims import lifecycle
 from portal.claims.base import ClaimStatus
-from portal.claims.models import Claim
+from portal.claims.models import Claim, Comment
 from portal.extensions import db
 
 
@@ -20,24 +21,39 @@ class ClaimNotFound(LookupError):
     """The claim does not exist or the user may not see it: both are answered as missing."""
 
 
-def visible_claim(user, claim_id: int, *, for_update: bool = False) -> Claim:
-    """A claim the user may see: its organization's (drafts only their author's), or any
-    submitted claim for a reviewer. Anything else raises ``ClaimNotFound``."""
-    query = select(Claim).where(Claim.id == claim_id)
+def may_see(user, claim) -> bool:
+    """A claim of the user's organization (a draft only its author's), or any submitted claim
+    for a reviewer. ``claim`` is a Claim or a row with the same columns."""
+    if user.is_reviewer:
+        return claim.status != ClaimStatus.DRAFT
+    if claim.organization_id != user.organization_id or not has_permission(user, Permission.VIEW_CLAIMS):
+        return False
+    return claim.status != ClaimStatus.DRAFT or claim.created_by_id == user.id
+
+
+def visible_claim(user, claim_id: int, *, for_update: bool = False, options=()) -> Claim:
+    """A claim the user may see (``may_see``); anything else raises ``ClaimNotFound``."""
+    query = select(Claim).where(Claim.id == claim_id).options(*options)
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     claim = db.session.scalars(query).first()
-    if claim is None:
-        raise ClaimNotFound(claim_id)
-    if user.is_reviewer:
-        if claim.status == ClaimStatus.DRAFT:
-            raise ClaimNotFound(claim_id)
-        return claim
-    if claim.organization_id != user.organization_id or not has_permission(user, Permission.VIEW_CLAIMS):
-        raise ClaimNotFound(claim_id)
-    if claim.status == ClaimStatus.DRAFT and claim.created_by_id != user.id:
+    if claim is None or not may_see(user, claim):
         raise ClaimNotFound(claim_id)
     return claim
+
+
+def glance(user, claim_id: int):
+    """What a poll needs to know, in one indexed query: the claim's status and deadline, who may
+    see it, and its last comment's id (``last_comment_id``, 0 without one)."""
+    last_comment = (select(func.coalesce(func.max(Comment.id), 0)).where(Comment.claim_id == Claim.id)
+                    .scalar_subquery())
+    row = db.session.execute(
+        select(Claim.status, Claim.organization_id, Claim.created_by_id, Claim.due_on,
+               last_comment.label("last_comment_id")).where(Claim.id == claim_id)
+    ).first()
+    if row is None or not may_see(user, row):
+        raise ClaimNotFound(claim_id)
+    return row
 
 
 def load_for_change(user, claim_id: int) -> Claim:
@@ -47,23 +63,30 @@ def load_for_change(user, claim_id: int) -> Claim:
     return claim
 
 
-def load(user, claim_id: int) -> Claim:
-    """The claim to read. When one of its deadlines has passed, it is applied under the row lock
-    and committed, so no page ever shows an expired deadline as pending; otherwise nothing is
-    locked or written."""
-    claim = visible_claim(user, claim_id)
+def load(user, claim_id: int, options=()) -> Claim:
+    """The claim to read (with the loader ``options`` its page needs). When one of its deadlines
+    has passed, it is applied under the row lock and committed, so no page ever shows an
+    expired deadline as pending; otherwise nothing is locked or written."""
+    claim = visible_claim(user, claim_id, options=options)
     if lifecycle.deadline_passed(claim):
-        claim = load_for_change(user, claim_id)
+        load_for_change(user, claim_id)
         db.session.commit()
+        claim = visible_claim(user, claim_id, options=options)
     return claim
 
 
-def claim_or_404(claim_id: int, *, for_update: bool = False) -> Claim:
-    """For views: the signed-in user's claim as ``load`` (or locked, for a change), else 404."""
+#: What a claim's page shows of it, loaded with it rather than one lazy load each.
+PAGE_OPTIONS = (joinedload(Claim.tenant), joinedload(Claim.product), joinedload(Claim.mpn),
+                joinedload(Claim.organization), joinedload(Claim.subscription), selectinload(Claim.files))
+
+
+def claim_or_404(claim_id: int, *, for_update: bool = False, for_page: bool = False) -> Claim:
+    """For views: the signed-in user's claim as ``load`` (or locked, for a change; with what its
+    page shows, ``for_page``), else 404."""
     try:
         if for_update:
             return visible_claim(current_user, claim_id, for_update=True)
-        return load(current_user, claim_id)
+        return load(current_user, claim_id, PAGE_OPTIONS if for_page else ())
     except ClaimNotFound:
         abort(404)
 

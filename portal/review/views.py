@@ -10,10 +10,10 @@ from wtforms import SelectChoice
 
 from portal import hx
 from portal.accounts.permissions import reviewer_required
-from portal.claims import actions, comments, lifecycle, page
+from portal.claims import actions, lifecycle, page
 from portal.claims.errors import ClaimError
 from portal.claims.loader import claim_or_404, deadlines_on_read
-from portal.claims.views.claim import comment_form
+from portal.claims.views.claim import thread_context
 from portal.extensions import db
 from portal.review import services
 from portal.review.forms import (
@@ -73,8 +73,7 @@ def _render_claim(claim, forms=None, status=200):
         "can_take": lifecycle.takeable(claim) and claim.reviewer_id != current_user.id,
         "forms": {**_decision_forms(), **(forms or {})},
         "history": page.history(claim.id),
-        "thread": comments.thread(claim.id),
-        "comment_form": comment_form(claim),
+        **thread_context(claim),
         "arbitration_link": claim.in_arbitration or competing,
         "competing": competing,
     }
@@ -84,14 +83,14 @@ def _render_claim(claim, forms=None, status=200):
 @bp.get("/claims/<int:claim_id>")
 @reviewer_required
 def claim(claim_id):
-    return _render_claim(claim_or_404(claim_id))
+    return _render_claim(claim_or_404(claim_id, for_page=True))
 
 
 def _decide(claim_id, do, done, form=None, form_key=None):
     """Run one decision: a form that doesn't validate shows the page again with its messages
     (nothing changed); a refusal from the lifecycle is rolled back and flashed."""
     if form is not None and not form.validate_on_submit():
-        return _render_claim(claim_or_404(claim_id), {form_key: form}, status=422)
+        return _render_claim(claim_or_404(claim_id, for_page=True), {form_key: form}, status=422)
     try:
         changed = do()
     except ClaimError as error:
@@ -185,7 +184,7 @@ def reject_dispute(claim_id):
         # it), so it shows this form's message rather than requiring one in the browser.
         shown = ApproveDisputeForm(prefix="dispute")
         shown.message.errors = list(form.message.errors)
-        return _render_claim(claim_or_404(claim_id), {"dispute": shown}, status=422)
+        return _render_claim(claim_or_404(claim_id, for_page=True), {"dispute": shown}, status=422)
     return _decide(
         claim_id,
         lambda: actions.reject_dispute(current_user, claim_id, form.message.data),

@@ -108,16 +108,80 @@ def test_the_poll_brings_only_newer_comments_appended_out_of_band(demo, claim_id
     assert comments_in(everything) == [str(first), str(second)]
 
 
-def test_a_poll_with_nothing_new_only_renews_the_poller(demo, claim_id):
+def test_a_poll_with_nothing_new_answers_no_content_and_the_poller_keeps_polling(demo, claim_id):
     client = sign_in(demo, GINA)
     post(client, claim_id, "Only one.")
     (last,) = comment_ids(demo, claim_id)
 
-    body = poll(client, claim_id, last).get_data(as_text=True)
+    response = poll(client, claim_id, last)
 
-    assert comments_in(body) == []
-    assert "hx-swap-oob" not in body
-    assert poller_cursor(body) == last
+    # htmx swaps nothing on 204: the poller on the page stays as it is and polls again.
+    assert response.status_code == 204
+    assert response.get_data() == b""
+    assert client.get(f"/claims/{claim_id}/comments?after={last}&status=under_review", headers=HTMX).status_code == 204
+
+
+def test_a_poll_on_a_closed_claim_with_nothing_new_stops_the_polling(demo):
+    claim_id = make_claim(demo, "closed")
+    client = sign_in(demo, GINA)
+
+    response = client.get(f"/claims/{claim_id}/comments?after=0&status=closed", headers=HTMX)
+
+    assert response.status_code == 286  # htmx's "stop polling"
+    assert response.get_data() == b""
+
+
+def test_a_poll_with_nothing_new_makes_one_query_besides_the_signed_in_user(demo, claim_id):
+    client = sign_in(demo, GINA)
+    post(client, claim_id, "Only one.")
+    (last,) = comment_ids(demo, claim_id)
+    for n in range(30):
+        post(client, claim_id, f"More {n}.")
+    last = comment_ids(demo, claim_id)[-1]
+
+    with counting_queries(demo) as statements:
+        assert poll(client, claim_id, last).status_code == 204
+
+    claim_queries = [s for s in statements if "FROM claims" in s]
+    assert len(claim_queries) == 1 and len(statements) == 2, "\n".join(statements)
+
+
+def test_a_poll_for_another_organizations_claim_is_404_even_with_nothing_new(demo, claim_id):
+    assert poll(sign_in(demo, PAUL), claim_id, 10**6).status_code == 404
+
+
+def test_the_claim_page_shows_the_latest_comments_and_brings_earlier_ones_on_demand(demo, claim_id):
+    client = sign_in(demo, GINA)
+    for n in range(comments.PAGE_SIZE + 5):
+        post(client, claim_id, f"Comment {n}.")
+    ids = comment_ids(demo, claim_id)
+
+    page = client.get(f"/claims/{claim_id}").get_data(as_text=True)
+    assert comments_in(page) == [str(i) for i in ids[-comments.PAGE_SIZE:]]
+    assert poller_cursor(page) == ids[-1]
+    link = re.search(r'<p id="earlier-comments"><a href="([^"]+)"\s+hx-get="([^"]+)"', page)
+    assert link, "no Show earlier comments link"
+    assert html.unescape(link.group(2)).endswith(f"/comments/earlier?before={ids[-comments.PAGE_SIZE]}")
+
+    earlier = client.get(html.unescape(link.group(2)), headers=HTMX)
+    body = earlier.get_data(as_text=True)
+    assert comments_in(body) == [str(i) for i in ids[:5]]
+    assert '<ol hx-swap-oob="afterbegin:#comment-list">' in body
+    assert "earlier-comments" not in body  # nothing before these: the link goes
+
+    # Without JavaScript the link opens the page with the whole thread.
+    whole = client.get(html.unescape(link.group(1)).split("#")[0]).get_data(as_text=True)
+    assert comments_in(whole) == [str(i) for i in ids]
+    assert "Show earlier comments" not in whole
+
+
+def test_the_reviewers_page_shows_the_latest_comments_too(demo, claim_id):
+    rita = sign_in(demo, RITA)
+    for n in range(comments.PAGE_SIZE + 1):
+        post(rita, claim_id, f"Comment {n}.")
+    page = rita.get(f"/review/claims/{claim_id}").get_data(as_text=True)
+    assert len(comments_in(page)) == comments.PAGE_SIZE
+    assert "Show earlier comments" in page
 
 
 def test_the_poll_brings_the_new_status_when_it_changed(demo, claim_id):

@@ -1,17 +1,17 @@
 """A submitted claim's page, what a partner does to it, and its comment thread."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from portal import hx
 from portal.accounts.permissions import Permission, permission_required
-from portal.claims import actions, comments, page
+from portal.claims import actions, comments, lifecycle, page
 from portal.claims.base import ClaimStatus
 from portal.claims.errors import ClaimError
 from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, ResubmitForm
-from portal.claims.loader import claim_or_404
+from portal.claims.loader import ClaimNotFound, claim_or_404, glance
 from portal.claims.views.blueprint import bp
 from portal.claims.views.wizard import upload_limits
 from portal.claims.wizard import drafts
@@ -28,22 +28,28 @@ def delete(claim_id):
     return redirect(url_for("main.home"))
 
 
-def comment_form(claim):
-    """The form to post a comment, for those who may comment on the claim."""
-    return CommentForm() if comments.can_comment(current_user, claim) else None
+def thread_context(claim) -> dict:
+    """The thread a claim's page shows: its latest comments (all with ``?comments=all``, the
+    page "Show earlier comments" opens without JavaScript) and the form to post one, for
+    those who may comment."""
+    if request.args.get("comments") == "all":
+        shown = comments.ThreadPage(comments.thread(claim.id), earlier=False)
+    else:
+        shown = comments.latest(claim.id)
+    return {"thread": shown.comments, "earlier": shown.earlier,
+            "comment_form": CommentForm() if comments.can_comment(current_user, claim) else None}
 
 
 @bp.get("/<int:claim_id>")
 @permission_required(Permission.VIEW_CLAIMS)
 def show(claim_id):
-    claim = claim_or_404(claim_id)
+    claim = claim_or_404(claim_id, for_page=True)
     if claim.status == ClaimStatus.DRAFT:
         return redirect(url_for("claims.resume", claim_id=claim.id))
     if current_user.is_reviewer:
-        return redirect(url_for("review.claim", claim_id=claim.id))
+        return redirect(url_for("review.claim", claim_id=claim.id, **request.args))
     return render_template("claims/show.html", claim=claim, page=page.build(current_user, claim),
-                           thread=comments.thread(claim.id), comment_form=comment_form(claim),
-                           refused=(), added=(), **upload_limits())
+                           refused=(), added=(), **thread_context(claim), **upload_limits())
 
 
 def _act(claim_id, do, success):
@@ -119,17 +125,37 @@ def renew(claim_id):
 @permission_required(Permission.VIEW_CLAIMS)
 def poll_comments(claim_id):
     """The comments posted after ``after``, appended out of band, and the poller again. An open
-    page learns of a deadline that passed at its next poll."""
-    claim = claim_or_404(claim_id)
+    page learns of a deadline that passed at its next poll. Nothing new costs one indexed
+    query and answers with no content (204), or stops the polling (286) once the claim is
+    closed."""
     after = request.args.get("after", 0, type=int)
+    shown_status = request.args.get("status")
+    try:
+        seen = glance(current_user, claim_id)
+    except ClaimNotFound:
+        abort(404)
+    if seen.last_comment_id <= after and shown_status in (None, seen.status) and not lifecycle.deadline_passed(seen):
+        return hx.response("", 286 if seen.status == ClaimStatus.CLOSED else 204)
+    claim = claim_or_404(claim_id)
     new = comments.thread(claim.id, after)
     last = new[-1].id if new else after
-    shown_status = request.args.get("status")
     status_changed = shown_status is not None and shown_status != claim.status
     # A partner's status panel is swapped in; a reviewer is told to reload (see the template).
     claim_page = page.build(current_user, claim) if status_changed and current_user.is_partner else None
     return render_template("claims/_comments_since.html", claim=claim, new=new, last=last, status_changed=status_changed,
                            page=claim_page)
+
+
+@bp.get("/<int:claim_id>/comments/earlier")
+@permission_required(Permission.VIEW_CLAIMS)
+def earlier_comments(claim_id):
+    """The comments before ``before``, for "Show earlier comments"."""
+    claim = claim_or_404(claim_id)
+    before = request.args.get("before", type=int)
+    if not hx.wants_fragment() or before is None:
+        return redirect(_claim_url(claim, comments="all") + "#thread-heading")
+    shown = comments.latest(claim.id, before_id=before)
+    return render_template("claims/_comments_before.html", claim=claim, thread=shown.comments, earlier=shown.earlier)
 
 
 @bp.post("/<int:claim_id>/comments")
@@ -151,7 +177,7 @@ def comment(claim_id):
     return redirect(_claim_url(claim) + "#thread-heading")
 
 
-def _claim_url(claim):
+def _claim_url(claim, **args):
     if current_user.is_reviewer:
-        return url_for("review.claim", claim_id=claim.id)
-    return url_for("claims.show", claim_id=claim.id)
+        return url_for("review.claim", claim_id=claim.id, **args)
+    return url_for("claims.show", claim_id=claim.id, **args)
