@@ -197,7 +197,8 @@ def traces(body: str, other: Side) -> list[str]:
 def assert_no_trace(seen, other: Side):
     assert len(seen) > 40
     for label, response in seen:
-        assert response.status_code in (200, 403, 404), (label, response.status_code)
+        # 204 and 286: a comment poll with nothing new (286 once the claim is closed).
+        assert response.status_code in (200, 204, 286, 403, 404), (label, response.status_code)
         body = without_tokens(response.get_data(as_text=True))
         if label.startswith(("claims list searching for ", "other side's ")):
             # What was asked for comes back as typed (the search box, the language switch's
