@@ -136,8 +136,8 @@ def check(claim_id, step):
     wizard = Wizard(claim, current_user)
     trigger = hx.trigger_name()
     result, shown = wizard.check(step, request.form, trigger)
-    db.session.commit()
-    return render_template(
+    # Rendered before the commit, which would expire the user and the draft to be read again.
+    page = render_template(
         "claims/_check.html",
         form=result.form,
         shown=shown,
@@ -148,6 +148,8 @@ def check(claim_id, step):
         wizard=wizard,
         activity_choices=activity_choices(wizard.answers.solution_area),
     )
+    db.session.commit()
+    return page
 
 
 @bp.get("/poe-template.docx")

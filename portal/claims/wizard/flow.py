@@ -13,7 +13,6 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
-from portal.accounts.services import organization_mpns
 from portal.claims.models import Claim
 from portal.claims.rules import mpn_warning
 from portal.claims.wizard import forms
@@ -77,8 +76,7 @@ def answers_for(claim: Claim, user, today: date, **known) -> forms.Answers:
         organization_id=claim.organization_id,
         claim_id=claim.id,
         today=today,
-        file_count=len(claim.files),
-        mpns=organization_mpns(claim.organization_id),
+        claim=claim,
         **known,
     )
 
@@ -162,9 +160,10 @@ class Wizard:
         """The inline check as the user types: keeps what was typed, revalidates the steps
         before, and checks this one. Messages are kept only for the field just left
         (``trigger``) and fields with something typed; untouched fields get none yet."""
-        self.save(step, formdata)
         self.run(step)
         result = self.validate(step, formdata, interactive=True)
+        # Kept last: the draft's UPDATE (and its row lock) waits for the commit, not the checks.
+        self.save(step, formdata)
         typed = {key for key, values in formdata.lists() if any(v.strip() for v in values)}
         shown = {f.name for f in result.form if f.name == trigger or f.name in typed}
         for f in result.form:

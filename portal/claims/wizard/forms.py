@@ -7,12 +7,14 @@ revalidated, so they carry no CSRF token of their own (CSRFProtect guards every 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, Form, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import Email, InputRequired, Length, Optional
 
+from portal.accounts.services import organization_mpns
 from portal.claims import rules
 from portal.claims.errors import FieldError
 from portal.claims.labels import AREA_LABELS
@@ -21,13 +23,14 @@ from portal.directory.models import SolutionArea
 
 @dataclass
 class Answers:
-    """What the steps validated so far established."""
+    """What the steps validated so far established. The organization's MPN IDs and the draft's
+    files are read only by the steps that need them (an inline check of step 1 reads neither)."""
 
     user_id: int
     organization_id: int
     claim_id: int
     today: date
-    file_count: int = 0
+    claim: object = None
     tenant: object = None
     domain: str | None = None
     solution_area: str | None = None
@@ -41,8 +44,15 @@ class Answers:
     contacts: dict = field(default_factory=dict)
     description: str | None = None
     acknowledged_on: date | None = None
-    mpns: list = field(default_factory=list)
     count_lookups: bool = False
+
+    @cached_property
+    def mpns(self) -> list:
+        return organization_mpns(self.organization_id)
+
+    @cached_property
+    def file_count(self) -> int:
+        return len(self.claim.files) if self.claim is not None else 0
 
 
 def _required(message):
