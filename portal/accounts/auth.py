@@ -6,6 +6,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal import hx
+from sqlalchemy.orm import joinedload
+
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
 
@@ -32,7 +34,8 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        user = db.session.get(User, int(user_id))
+        # The organization is shown in every page's header: loaded with the user.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])
         if user is not None and not user.active:
             # Deactivation ends the session for good: reactivating the account later must
             # not bring this session (or a copied cookie) back to life.

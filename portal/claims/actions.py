@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.permissions import Permission, require
 from portal.claims import comments, lifecycle
@@ -123,7 +123,7 @@ def competing_claims(claim: Claim) -> list[Claim]:
             .where(Claim.tenant_id == claim.tenant_id, Claim.product_id == claim.product_id,
                    Claim.status.in_(OPEN_STATUSES),
                    (Claim.id == claim.id) | (Claim.organization_id != claim.organization_id))
-            .options(selectinload(Claim.organization), selectinload(Claim.mpn), selectinload(Claim.files))
+            .options(joinedload(Claim.organization), joinedload(Claim.mpn), selectinload(Claim.files))
             .order_by(Claim.submitted_at, Claim.id)
         )
     )

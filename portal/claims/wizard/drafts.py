@@ -12,7 +12,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.accounts.permissions import Permission, require
 from portal.accounts.services import lock_organization
@@ -61,7 +61,7 @@ def drafts_of(user) -> list[Claim]:
         db.session.scalars(
             select(Claim)
             .where(Claim.created_by_id == user.id, Claim.status == ClaimStatus.DRAFT)
-            .options(selectinload(Claim.tenant), selectinload(Claim.product))
+            .options(joinedload(Claim.tenant), joinedload(Claim.product))
             .order_by(Claim.updated_at.desc(), Claim.id.desc())
         )
     )
