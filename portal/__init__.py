@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import config, errors, hx, i18n, models, security, templating  # noqa: F401  (models: every table for Alembic)
+from portal import config, errors, hx, i18n, models, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
 from portal.accounts import auth
 from portal.accounts.views import bp as accounts_bp
 from portal.claims.cli import claims_cli
@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    static_files.init_app(app)
     mailer.init_app(app)
     notifications.init_app(app)
 
