@@ -12,7 +12,7 @@ from portal.claims.cli import claims_cli
 from portal.claims.views import bp as claims_bp
 from portal.consent.views import bp as consent_bp
 from portal.directory.cli import directory_cli
-from portal.extensions import babel, csrf, db, limiter, mail, migrate
+from portal.extensions import babel, compress, csrf, db, limiter, mail, migrate
 from portal.main.views import bp as main_bp
 from portal.notifications import mailer
 from portal.notifications import services as notifications
@@ -45,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
     templating.init_app(app)
     static_files.init_app(app)
+    compress.init_app(app)
     mailer.init_app(app)
     notifications.init_app(app)
 
