@@ -12,7 +12,8 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import Flask, send_from_directory
+from flask import Flask, request, send_from_directory
+from flask.sessions import SessionInterface
 
 #: What pages load. Downloads (the PoE template) keep their own name: it is the saved file's name.
 HASHED_SUFFIXES = frozenset({".css", ".js"})
@@ -59,7 +60,25 @@ def build_manifest(folder: str | Path) -> Manifest:
     return manifest
 
 
+def _static_saves_no_session(interface: SessionInterface) -> SessionInterface:
+    """The app's session interface, except that a static response never saves the session.
+
+    Flask marks the session as read whenever anything touches it (Flask-Login does on every
+    response), and saving then adds ``Vary: Cookie``: browsers and proxies would keep a file,
+    the same for everyone, once per session cookie, and fetch it again when the cookie changes.
+    A static request changes nothing in the session, so nothing is lost."""
+
+    class StaticSavesNoSession(type(interface)):
+        def save_session(self, app, session, response):
+            if request.endpoint == "static":
+                return
+            super().save_session(app, session, response)
+
+    return StaticSavesNoSession()
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = _static_saves_no_session(app.session_interface)
     manifest = build_manifest(app.static_folder)
     app.extensions["static_manifest"] = manifest
 

@@ -8,6 +8,7 @@ import pytest
 
 from portal import static_files
 from tests.html import csp_violations
+from tests.test_app import admin, sign_in  # noqa: F401  (the signed-in global admin)
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -76,6 +77,18 @@ def test_a_hashed_name_serves_the_file_for_a_year(client, name):
     assert response.headers["ETag"]
     assert response.mimetype in ("text/css", "text/javascript", "application/javascript")
     assert response.headers["Content-Security-Policy"]
+
+
+def test_a_static_file_is_the_same_for_everyone_signed_in_or_not(client, admin):
+    sign_in(client)
+    url = static_urls(client.get("/"))[0]
+
+    response = client.get(url)
+
+    assert response.status_code == 200
+    assert "Cookie" not in response.vary
+    assert "Set-Cookie" not in response.headers
+    assert client.get("/").status_code == 200, "the session survived"
 
 
 def test_the_plain_name_still_works_with_a_short_cache(client):
