@@ -5,14 +5,14 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import config, errors, hx, i18n, models, security, templating  # noqa: F401  (models: every table for Alembic)
+from portal import config, errors, hx, i18n, models, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
 from portal.accounts import auth
 from portal.accounts.views import bp as accounts_bp
 from portal.claims.cli import claims_cli
 from portal.claims.views import bp as claims_bp
 from portal.consent.views import bp as consent_bp
 from portal.directory.cli import directory_cli
-from portal.extensions import babel, csrf, db, limiter, mail, migrate
+from portal.extensions import babel, compress, csrf, db, limiter, mail, migrate
 from portal.main.views import bp as main_bp
 from portal.notifications import mailer
 from portal.notifications import services as notifications
@@ -44,6 +44,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     templating.init_app(app)
+    static_files.init_app(app)
+    compress.init_app(app)
     mailer.init_app(app)
     notifications.init_app(app)
 

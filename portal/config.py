@@ -100,6 +100,17 @@ def load(instance_path: str) -> dict:
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).resolve().parent.parent / "translations"),
         "LANGUAGES": ("en", "fr"),
+        # Compression (flask-compress) of pages, CSS, JS, JSON and the CSV export, streamed ones
+        # included; COMPRESS_ENABLED=0 leaves it to a server in front. Bodies under 500 bytes
+        # stay as they are: compressing them saves nothing.
+        "COMPRESS_REGISTER": _bool(os.environ.get("COMPRESS_ENABLED"), True),
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
+                               "application/json", "text/csv", "text/plain", "image/svg+xml"],
+        "COMPRESS_MIN_SIZE": 500,
+        # Streamed responses (static files, the CSV export) may be gzipped too, for clients that
+        # know nothing newer: Flask-Compress supports it since 1.23 but leaves it out by default.
+        "COMPRESS_ALGORITHM": ["zstd", "br", "gzip", "deflate"],
+        "COMPRESS_ALGORITHM_STREAMING": ["zstd", "br", "gzip", "deflate"],
         # One upload request carries at most the five files a claim may have.
         "MAX_CONTENT_LENGTH": 5 * 10 * 1024 * 1024 + 512 * 1024,
     }

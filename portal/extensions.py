@@ -1,5 +1,6 @@
 """Extension singletons, initialised in create_app()."""
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -34,6 +35,7 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 mail = Mail()
 htmx = Htmx()
+compress = Compress()
 
 
 @event.listens_for(Engine, "connect")

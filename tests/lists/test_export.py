@@ -14,6 +14,7 @@ from portal.claims.listing import export
 from portal.claims.models import Claim
 from portal.directory.models import Tenant
 from portal.extensions import db
+from tests.encoding import decoded
 from tests.lists.conftest import PRODUCTS, TAILSPIN, TODAY, WINGTIP, expected_order, fill, insert_claim, sign_in
 
 HEADER = ["Claim", "Status", "In arbitration", "Customer", "Tenant ID", "Solution area", "Product or workload",
@@ -22,6 +23,10 @@ HEADER = ["Claim", "Status", "In arbitration", "Customer", "Tenant ID", "Solutio
 
 def rows_of(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+
+
+def rows_of_bytes(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode())))
 
 
 def numbers(ids) -> list[str]:
@@ -150,3 +155,30 @@ def test_formulas_in_names_are_neutralised_in_the_file(app, world):
 def test_an_empty_export_has_its_header(app, world):
     rows = rows_of(sign_in(app, world.fabrikam_email).get("/claims/export.csv?q=nothing"))
     assert rows == [HEADER]
+
+
+@pytest.mark.parametrize("encoding", ["zstd", "br", "gzip", "deflate"])
+def test_the_compressed_export_is_complete_and_still_streamed(app, world, small_batches, encoding):
+    fill(app, world)
+    client = sign_in(app, world.fabrikam_email)
+    plain = client.get("/claims/export.csv").get_data()
+    small_batches.clear()
+
+    response = client.get("/claims/export.csv", headers={"Accept-Encoding": encoding})
+
+    assert response.headers["Content-Encoding"] == encoding
+    # Not gathered into one body first (that would have a Content-Length), and every batch read.
+    assert response.is_streamed and "Content-Length" not in response.headers
+    assert len(small_batches) >= 120 // 7 and set(small_batches) == {7}
+    assert decoded(response) == plain
+    assert len(rows_of_bytes(plain)) == 121
+
+
+def test_the_export_is_not_compressed_for_a_client_that_does_not_ask(app, world):
+    fill(app, world, count=20)
+    client = sign_in(app, world.fabrikam_email)
+
+    for headers in ({}, {"Accept-Encoding": "identity"}):
+        response = client.get("/claims/export.csv", headers=headers)
+        assert "Content-Encoding" not in response.headers
+        assert len(rows_of(response)) == 21
