@@ -318,7 +318,8 @@ def drive(settings: Settings, ctx: dict, log) -> tuple[dict[str, Row], dict, str
         exported = export(sessions["reviewer"], ctx)
         log(f"  export: {exported['rows']:,} of {exported['expected']:,} rows in {exported['seconds']:.1f} s "
             f"({exported['rows_per_s']:,.0f} rows/s), status {exported['status']}")
-        if portal.process.poll() is not None or "WORKER TIMEOUT" in portal.log_tail(200):
+        exported["worker_timeout"] = "WORKER TIMEOUT" in portal.log_tail(400)
+        if portal.process.poll() is not None or exported["worker_timeout"]:
             log("portal log:\n" + portal.log_tail())
         return rows, exported, described
     finally:
@@ -382,7 +383,8 @@ def table(settings: Settings, ctx: dict, rows: dict[str, Row], inproc: dict[str,
         "",
         f"CSV export (reviewer, filter {exported['filter']}): {exported['rows']:,} of {exported['expected']:,} rows "
         f"in {exported['seconds']:.1f} s = **{exported['rows_per_s']:,.0f} rows/s** (target ≥ 50,000), "
-        f"{'complete' if complete else 'TRUNCATED or failed (status ' + str(exported['status']) + ')'}; "
+        f"{'complete' if complete else 'TRUNCATED or failed (status ' + str(exported['status']) + ')'}"
+        f"{' (gunicorn killed the worker: WORKER TIMEOUT)' if exported.get('worker_timeout') else ''}; "
         f"{exported['bytes'] / 1e6:.1f} MB.",
         "",
         f"SQL / request: statements of one request, counted in-process (target ≤ {SQL_TARGET}). CPU per request: "
