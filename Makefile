@@ -43,9 +43,12 @@ run: install
 test: install
 	$(BIN)/pytest
 
-# A million claims on PostgreSQL (BENCH_DATABASE_URL, a scratch database: it is emptied).
+# Load benchmark, not a test: a million claims in a scratch PostgreSQL database (BENCH_DATABASE_URL,
+# emptied and refilled when its fill differs), each endpoint under wrk against a bare floor route.
+# BENCH_QUICK=1 for a small run of a few minutes. Installs wrk with apt-get when missing.
 bench: install
-	$(BIN)/python -m tests.benchmarks.bench_lists
+	bash bench/setup.sh
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
