@@ -35,16 +35,16 @@ def numbers(ids) -> list[str]:
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    """Export in batches of 7 and count the pages it fetched."""
+    """Export in batches of 7 and count the batches it fetched."""
     calls = []
-    page = listing.page
+    export_page = listing.export_page
 
-    def counted(user, lq, size=listing.PAGE_SIZE):
+    def counted(user, lq, size):
         calls.append(size)
-        return page(user, lq, size)
+        return export_page(user, lq, size)
 
     original = listing.all_rows
-    monkeypatch.setattr(listing, "page", counted)
+    monkeypatch.setattr(listing, "export_page", counted)
     monkeypatch.setattr(listing, "all_rows", lambda user, lq, batch=7: original(user, lq, batch=batch))
     return calls
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import false, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from portal.accounts.models import Mpn
+from portal.accounts.models import Mpn, Organization
 from portal.claims.base import ClaimStatus
 from portal.claims.listing import pager
 from portal.claims.models import Claim
@@ -61,8 +61,8 @@ class ListQuery:
         return {k: v for k, v in asdict(replace(self, **changes)).items() if v and not (k == "sort" and v == "newest")}
 
 
-def _scope(user):
-    query = select(Claim).where(Claim.status != ClaimStatus.DRAFT)
+def _scope(user, base=None):
+    query = (select(Claim) if base is None else base).where(Claim.status != ClaimStatus.DRAFT)
     if not user.is_reviewer:
         query = query.where(Claim.organization_id == user.organization_id)
     return query
@@ -82,8 +82,10 @@ def _search(query, text: str):
     return query.where(or_(Claim.tenant_id.in_(tenants), Claim.tenant_id.in_(by_domain), Claim.product_id.in_(products)))
 
 
-def _filtered(user, lq: ListQuery):
-    query = _scope(user)
+def _filtered(user, lq: ListQuery, base=None):
+    """The list's claims: ``base`` (whole claims unless other columns are asked for) in the
+    user's scope, searched and filtered."""
+    query = _scope(user, base)
     if lq.q:
         query = _search(query, lq.q)
     if lq.status:
@@ -132,12 +134,30 @@ def page(user, lq: ListQuery, size: int = PAGE_SIZE) -> Page:
     return Page(result.rows, result.next_cursor, lq)
 
 
+#: The columns a row of the CSV export holds, read as plain rows (no ORM objects): the export
+#: writes tens of thousands of rows a second.
+EXPORT_COLUMNS = (Claim.id, Claim.status, Claim.in_arbitration, Tenant.name.label("customer"), Claim.tenant_id,
+                  Claim.solution_area, Product.name.label("product"), Claim.activity, Mpn.mpn_id, Claim.submitted_at,
+                  Claim.due_on, Claim.consent_state, Organization.name.label("partner"), Claim.customer_name)
+
+
+def export_page(user, lq: ListQuery, size: int) -> pager.Page:
+    """One batch of the export: the list's claims in the list's order, as rows of ``EXPORT_COLUMNS``."""
+    base = (select(*EXPORT_COLUMNS).select_from(Claim)
+            .outerjoin(Tenant, Tenant.tenant_id == Claim.tenant_id)
+            .outerjoin(Product, Product.id == Claim.product_id)
+            .outerjoin(Mpn, Mpn.id == Claim.mpn_pk)
+            .join(Organization, Organization.id == Claim.organization_id))
+    return pager.page(_filtered(user, lq, base), ORDERS[lq.sort], lq.after, size, rows=True)
+
+
 def all_rows(user, lq: ListQuery, batch: int = 1000):
-    """Every claim the filters select, in the list's order, fetched in batches by key."""
+    """Every claim the filters select, in the list's order, as export rows fetched in batches by
+    key (memory stays flat, and no statement runs longer than one batch)."""
     current = replace(lq, after="")
     while True:
-        result = page(user, current, size=batch)
-        yield from result.claims
+        result = export_page(user, current, size=batch)
+        yield from result.rows
         if not result.next_cursor:
             return
         current = replace(current, after=result.next_cursor)

@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 from flask_babel import gettext as _
 
-from portal.claims.labels import activity_label, area_label, consent_label, status_label
+from portal.claims.base import Activity, ClaimStatus, claim_number
+from portal.claims.labels import AREA_LABELS, CONSENT_LABELS, activity_label, area_label, consent_label, status_label
 from portal.claims.listing import claims as listing
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 #: Rows written between two chunks of the streamed file.
-CHUNK_ROWS = 200
+CHUNK_ROWS = 1000
 
 
 def neutralise(value) -> str:
@@ -30,15 +31,28 @@ def header(reviewer: bool) -> list[str]:
     return columns
 
 
-def row(claim, reviewer: bool) -> list[str]:
-    cells = [claim.number, status_label(claim.status), _("yes") if claim.in_arbitration else _("no"),
-             claim.tenant.name if claim.tenant else "", claim.tenant_id or "", area_label(claim.solution_area),
-             claim.product.name if claim.product else "", activity_label(claim.activity),
-             claim.mpn.mpn_id if claim.mpn else "", claim.submitted_at.date().isoformat() if claim.submitted_at else "",
-             claim.due_on.isoformat() if claim.due_on else "", consent_label(claim.consent_state)]
-    if reviewer:
-        cells.insert(1, claim.organization.name)
-    return [neutralise(value) for value in cells]
+class RowWriter:
+    """Turns export rows into cells. Every label is translated once per file, not once a row."""
+
+    def __init__(self, reviewer: bool):
+        self.reviewer = reviewer
+        self.statuses = {status: status_label(status) for status in ClaimStatus}
+        self.activities = {activity: activity_label(activity) for activity in Activity}
+        self.areas = {area: area_label(area) for area in AREA_LABELS}
+        self.consent = {state: consent_label(state) for state in CONSENT_LABELS}
+        self.yes_no = {True: _("yes"), False: _("no")}
+
+    def cells(self, r) -> list[str]:
+        """One row. Only the names that come from people or the directory (customer, product,
+        partner) can start like a formula; the rest are the portal's own words, IDs and dates."""
+        cells = [claim_number(r.id), self.statuses.get(r.status) or status_label(r.status), self.yes_no[bool(r.in_arbitration)],
+                 neutralise(r.customer), r.tenant_id or "", self.areas.get(r.solution_area) or area_label(r.solution_area),
+                 neutralise(r.product), self.activities.get(r.activity) or activity_label(r.activity), r.mpn_id or "",
+                 r.submitted_at.date().isoformat() if r.submitted_at else "", r.due_on.isoformat() if r.due_on else "",
+                 self.consent.get(r.consent_state) or consent_label(r.consent_state)]
+        if self.reviewer:
+            cells.insert(1, neutralise(r.partner))
+        return cells
 
 
 def csv_chunks(user, lq: listing.ListQuery) -> Iterator[str]:
@@ -51,8 +65,9 @@ def _chunks(user, reviewer: bool, lq: listing.ListQuery) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header(reviewer))
-    for n, claim in enumerate(listing.all_rows(user, lq), 1):
-        writer.writerow(row(claim, reviewer))
+    rows = RowWriter(reviewer)
+    for n, row in enumerate(listing.all_rows(user, lq), 1):
+        writer.writerow(rows.cells(row))
         if n % CHUNK_ROWS == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -37,7 +37,7 @@ class Order:
 
 @dataclass
 class Page:
-    rows: list[Claim]
+    rows: list  # claims, or plain rows
     next_cursor: str | None
 
 
@@ -69,23 +69,26 @@ def decode(cursor: str | None, order: Order) -> tuple[Any, int] | None:
         return None
 
 
-def page(query, order: Order, after: str | None, size: int, options=()) -> Page:
-    """The ``size`` rows of ``query`` after the cursor ``after``, and the cursor of the next page."""
+def page(query, order: Order, after: str | None, size: int, options=(), rows: bool = False) -> Page:
+    """The ``size`` claims of ``query`` after the cursor ``after``, and the cursor of the next
+    page; plain rows of the query's columns with ``rows`` (which must include the sort column
+    and the claim's id)."""
+    fetch = db.session.execute if rows else db.session.scalars
     column = order.column
     position = decode(after, order)
-    rows: list[Claim] = []
+    found = []
     if position is None or position[0] is not None:
         dated = query.where(column.is_not(None))
         if position is not None:
             key = tuple_(column, Claim.id)
             dated = dated.where(key < position if order.descending else key > position)
         sort = (column.desc(), Claim.id.desc()) if order.descending else (column.asc(), Claim.id.asc())
-        rows = list(db.session.scalars(dated.order_by(*sort).options(*options).limit(size + 1)))
-    if len(rows) <= size:
+        found = fetch(dated.order_by(*sort).options(*options).limit(size + 1)).all()
+    if len(found) <= size:
         after_id = position[1] if position is not None and position[0] is None else 0
         undated = query.where(column.is_(None), Claim.id > after_id).order_by(Claim.id)
-        rows += list(db.session.scalars(undated.options(*options).limit(size + 1 - len(rows))))
-    more = len(rows) > size
-    rows = rows[:size]
-    last = rows[-1] if more and rows else None
-    return Page(rows, encode(getattr(last, column.key), last.id) if last is not None else None)
+        found += fetch(undated.options(*options).limit(size + 1 - len(found))).all()
+    more = len(found) > size
+    found = list(found[:size])
+    last = found[-1] if more and found else None
+    return Page(found, encode(getattr(last, column.key), last.id) if last is not None else None)
