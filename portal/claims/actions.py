@@ -129,12 +129,6 @@ def competing_claims(claim: Claim) -> list[Claim]:
     )
 
 
-def contested(claim: Claim) -> bool:
-    """Another organization holds an open claim on this claim's customer and product: deciding
-    between them is an arbitration."""
-    return any(c.organization_id != claim.organization_id for c in competing_claims(claim))
-
-
 def contenders(user, claim: Claim) -> list[Claim]:
     """The competing claims to show side by side, with any deadline that has passed applied
     first (and committed: that is what the page then shows)."""

@@ -65,7 +65,7 @@ def _decision_forms():
 
 
 def _render_claim(claim, forms=None, status=200):
-    competing = actions.contested(claim)
+    competing = lifecycle.competitor_exists(claim)  # deciding between them is an arbitration
     context = {
         "claim": claim,
         "overdue": lifecycle.is_overdue(claim.due_on, services.today()),
