@@ -509,3 +509,37 @@ def event_label(event) -> str:
     if event.kind == "assign":
         return _("Taken by a reviewer")
     return event.kind
+
+
+def enter_imported(claim, status: str, now: datetime):
+    """An association imported from the directory (SPEC section 3) enters the lifecycle at
+    ``status``, approved or under review, without a transition: there is no status before it.
+    Like ``transition``, this sets the status, its deadline (counted from the import) and the
+    arbitration mark, and appends the history entry, so these stay written in one place.
+    ``claim`` must already be in the session; returns the history entry."""
+    from portal.claims.models import ClaimEvent
+    from portal.extensions import db
+
+    if status not in (S.APPROVED, S.UNDER_REVIEW):
+        raise ValueError(f"a claim is imported approved or under review, not {status}")
+    days_off = holidays()
+    claim.status = status
+    claim.status_changed_at = now
+    # Set before the claim is first written, then again once its arbitration mark is known:
+    # the second write only happens if the mark changes the deadline.
+    claim.due_on = due_on_for(status, now, days_off)
+    refresh_arbitration(claim)
+    claim.due_on = due_on_for(status, now, days_off, claim.in_arbitration)
+    db.session.flush()  # the history entry needs the claim's id
+    event = ClaimEvent(
+        claim_id=claim.id,
+        actor_id=None,
+        kind="imported",
+        action="import",
+        from_status=None,
+        to_status=status,
+        note="Imported from the directory",
+        created_at=now,
+    )
+    db.session.add(event)
+    return event
