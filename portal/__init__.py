@@ -58,7 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(consent_bp)
     app.register_blueprint(notifications_bp)
 
-    from portal.directory.cli import directory_cli
+    from portal.directory_import import directory_cli
 
     app.cli.add_command(directory_cli)
     from portal.claims.cli import claims_cli

@@ -47,7 +47,7 @@ def main() -> int:
     with app.app_context():
         from flask_migrate import upgrade
 
-        from portal.directory.importer import import_directory, load_file
+        from portal.directory_import import import_directory, load_file
 
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))

@@ -13,7 +13,7 @@ from portal.accounts.auth import verify_password
 from portal.accounts.models import Mpn, Organization, User
 from portal.claims.lifecycle import ClaimStatus
 from portal.claims.models import Claim, ClaimEvent
-from portal.directory.importer import DirectoryImportError, import_directory, load_file
+from portal.directory_import import DirectoryImportError, import_directory, load_file
 from portal.directory.models import Channel, Product, Subscription, SubscriptionStatus, Tenant, TenantDomain
 from portal.extensions import db
 
