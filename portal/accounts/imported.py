@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, EmailStr, PlainValidator, ValidationError, WrapValidator
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from portal.accounts.auth import hash_password, verify_password
 from portal.accounts.models import AccountKind, Mpn, Organization, User
@@ -49,7 +49,7 @@ def _mpn_id(value):
     refuse(f"must be an MPN ID of 6 or 7 digits (got {show(value)})")
 
 
-def _email(value, validate_email):
+def _email(value, email_str):
     """Checked by pydantic's EmailStr (email-validator), stored lower case."""
     if not isinstance(value, str) or not value.strip():
         refuse(f"must be a non-empty string, not {show(value)}")
@@ -59,7 +59,7 @@ def _email(value, validate_email):
     if _NOT_IN_AN_ADDRESS.search(value):
         refuse(f"must be an email address (got {show(value)})")
     try:
-        return validate_email(value).lower()
+        return email_str(value).lower()
     except ValidationError:
         refuse(f"must be an email address (got {show(value)})")
 
@@ -242,11 +242,12 @@ def _organizations(partners, report: ImportReport) -> dict[str, Organization]:
 def _mpns(partners, organizations: dict[str, Organization], report: ImportReport) -> None:
     records = [(partner, mpn) for partner in partners for mpn in partner.mpns]
     existing = {m.mpn_id: m for m in fetch(Mpn, Mpn.mpn_id, {mpn.mpn_id for _, mpn in records})}
+    new_rows = []
     for partner, record in records:
         organization = organizations[partner.id]
         row = existing.get(record.mpn_id)
         if row is None:
-            db.session.add(Mpn(
+            new_rows.append(dict(
                 mpn_id=record.mpn_id,
                 organization_id=organization.id,
                 location=record.location,
@@ -262,6 +263,7 @@ def _mpns(partners, organizations: dict[str, Organization], report: ImportReport
                 partner_type=record.partner_type,
                 incentives_enrolled=given(record, "incentives_enrolled"),
             ))
+    _insert(Mpn, new_rows)
 
 
 def _users(partners, reviewers, organizations: dict[str, Organization], report: ImportReport) -> None:
@@ -270,6 +272,7 @@ def _users(partners, reviewers, organizations: dict[str, Organization], report: 
     for chunk in chunks(sorted({person.email for _, person in everyone})):
         for row in db.session.scalars(select(User).where(func.lower(User.email).in_(chunk))):
             existing[row.email.lower()] = row
+    new_rows = []
     for partner, person in everyone:
         if partner is not None:
             kind = "users"
@@ -279,7 +282,7 @@ def _users(partners, reviewers, organizations: dict[str, Organization], report: 
             values = dict(kind=AccountKind.REVIEWER.value, organization_id=None, role=None)
         row = existing.get(person.email)
         if row is None:
-            db.session.add(User(
+            new_rows.append(dict(
                 email=person.email,
                 name=person.name,
                 password_hash=hash_password(person.password),
@@ -293,3 +296,11 @@ def _users(partners, reviewers, organizations: dict[str, Organization], report: 
             row.password_hash = hash_password(person.password)
             changed = True
         report.count(kind, False, changed)
+    _insert(User, new_rows)
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """New rows of one kind in one statement: nothing in the import needs them as objects,
+    and the unit of work would insert them one by one to learn each id (on SQLite)."""
+    if rows:
+        db.session.execute(insert(model), rows)
