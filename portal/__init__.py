@@ -11,7 +11,7 @@ from portal.accounts.views import bp as accounts_bp
 from portal.claims.cli import claims_cli
 from portal.claims.views import bp as claims_bp
 from portal.consent.views import bp as consent_bp
-from portal.directory.cli import directory_cli
+from portal.directory_import import directory_cli
 from portal.extensions import babel, compress, csrf, db, limiter, mail, migrate
 from portal.main.views import bp as main_bp
 from portal.notifications import mailer

@@ -383,3 +383,30 @@ def apply_passed_deadlines(user) -> int:
     if user.organization_id is None:
         return 0  # no organization, no claims: never a sweep of everyone's
     return sweep(organization_id=user.organization_id)
+
+
+def enter_imported(claim, status: str, now: datetime):
+    """An association imported from the directory (SPEC section 3) enters the lifecycle at
+    ``status``, approved or under review, without a transition: there is no status before it.
+    Like ``transition``, this sets the status, its deadline (counted from the import) and the
+    arbitration mark, and appends the history entry, so these stay written in one place.
+    ``claim`` must already be in the session; returns the history entry."""
+    if status not in IMPORTABLE_STATUSES:
+        raise ValueError(f"a claim is imported approved or under review, not {status}")
+    claim.status = status
+    claim.status_changed_at = now
+    claim.due_on = due_on_for(status, now, holidays())
+    refresh_arbitration(claim)
+    db.session.flush()  # the history entry needs the claim's id
+    event = ClaimEvent(
+        claim_id=claim.id,
+        actor_id=None,
+        kind="imported",
+        action="import",
+        from_status=None,
+        to_status=status,
+        note="Imported from the directory",
+        created_at=now,
+    )
+    db.session.add(event)
+    return event

@@ -24,8 +24,8 @@ from portal.accounts.models import User
 from portal.claims.files import service as files
 from portal.claims.wizard import drafts
 from portal.claims.models import Claim
-from portal.directory import importer
-from portal.directory.importer import import_directory, load_file
+from portal.accounts import imported as accounts_imported
+from portal.directory_import import import_directory, load_file
 from portal.extensions import db
 
 DEMO = Path(portal.directory.__file__).parent / "demo.json"
@@ -78,7 +78,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 
 
-_hash_password = importer.hash_password
+_hash_password = accounts_imported.hash_password
 
 
 @functools.cache
@@ -90,7 +90,7 @@ def _demo_password_hash(password):
 def _one_hash_per_demo_password(monkeypatch):
     """The demo's nine people share one password; scrypt it once per run instead of per row.
     The hash is a real one: signing in verifies it as usual."""
-    monkeypatch.setattr(importer, "hash_password", _demo_password_hash)
+    monkeypatch.setattr(accounts_imported, "hash_password", _demo_password_hash)
 
 
 def load_demo(app) -> None:

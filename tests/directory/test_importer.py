@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from portal.accounts.auth import verify_password
 from portal.accounts.models import Mpn, Organization, User
+from portal.claims import lifecycle
 from portal.claims.base import ClaimStatus
 from portal.claims.models import Claim, ClaimEvent
-from portal.directory.importer import DirectoryImportError, import_directory, load_file
+from portal.directory_import import DirectoryImportError, import_directory, load_file
 from portal.directory.models import Channel, Product, Subscription, SubscriptionStatus, Tenant, TenantDomain
 from portal.extensions import db
 
@@ -179,6 +180,36 @@ def test_associations_become_claims_with_their_history_starting_at_import(app, d
         under_review = db.session.scalar(select(Claim).where(Claim.status == ClaimStatus.UNDER_REVIEW))
         assert under_review is not None and under_review.approved_on is None
 
+
+
+@pytest.mark.parametrize("when", ["in the same file", "in a later file"])
+def test_competing_associations_are_imported_in_arbitration(any_app, demo, when):
+    """Proseware's approved Sales claim on Contoso, and Fabrikam's imported beside it: the lifecycle
+    marks both, as it does when two partners file claims in the portal."""
+    fabrikam = {
+        "partner_id": "fabrikam", "mpn_id": "1234567", "tenant_id": CONTOSO, "product_id": "d365-sales",
+        "activity": "presales", "status": "under_review",
+    }
+    with any_app.app_context():
+        if when == "in the same file":
+            demo["associations"].append(fabrikam)
+            imported(demo)
+        else:
+            imported(demo)
+            imported({"associations": [fabrikam]})
+
+        claims = db.session.scalars(
+            select(Claim).where(Claim.tenant_id == CONTOSO, Claim.product_id == "d365-sales").order_by(Claim.id)
+        ).all()
+        assert [(c.organization.slug, c.status, c.in_arbitration) for c in claims] == [
+            ("proseware", "approved", True), ("fabrikam", "under_review", True),
+        ]
+        new = claims[1]
+        assert new.due_on == lifecycle.due_on_for("under_review", new.status_changed_at, lifecycle.holidays())
+        assert new.due_on is not None and claims[0].due_on is None
+        assert db.session.scalar(
+            select(func.count()).select_from(Claim).where(Claim.in_arbitration, Claim.product_id != "d365-sales")
+        ) == 0
 
 # ---------------------------------------------------------------------------------- idempotency
 

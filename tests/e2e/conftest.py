@@ -70,14 +70,14 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="session")
 def demo_data() -> dict:
-    from portal.directory.importer import load_file
+    from portal.directory_import import load_file
 
     return load_file(DEMO_FILE)
 
 
 @pytest.fixture(scope="session")
 def portal_app(tmp_path_factory, demo_data):
-    from portal.directory.importer import import_directory
+    from portal.directory_import import import_directory
 
     tmp = tmp_path_factory.mktemp("e2e")
     app = create_app(
