@@ -31,10 +31,11 @@ class WrkResult:
     p99_ms: float
     statuses: dict[int, int]
     socket_errors: int
+    expected_status: int = 200
 
     @property
     def unexpected(self) -> int:
-        return sum(n for status, n in self.statuses.items() if status != 200) + self.socket_errors
+        return sum(n for status, n in self.statuses.items() if status != self.expected_status) + self.socket_errors
 
 
 def _ms(value: str) -> float:
