@@ -25,6 +25,7 @@ import flask_sqlalchemy.session
 import pytest
 from jinja2 import MemcachedBytecodeCache
 from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.engine import Engine
 
 from portal import create_app
 from portal.extensions import db
@@ -182,6 +183,26 @@ def _note_harness_savepoint(session, transaction, connection):
         connection.info.setdefault(HARNESS_SAVEPOINTS, set()).add(connection.get_nested_transaction()._savepoint)
 
 
+_shared_engines: dict[str, Engine] = {}
+
+
+def _shared_engine(app) -> Engine:
+    """One engine per shared database for the whole session, in place of the one each test's
+    app makes: its pooled connection and its cache of compiled SQL serve every test."""
+    with app.app_context():
+        own = db.engine
+    key = repr((own.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS")))
+    if key not in _shared_engines:
+        if own.dialect.name == "sqlite":
+            event.listen(own, "connect", _pysqlite_leaves_transactions_to_sqlalchemy)
+            event.listen(own, "begin", _pysqlite_begin)
+        _shared_engines[key] = own
+    else:
+        own.dispose()
+    db._app_engines[app][None] = _shared_engines[key]
+    return _shared_engines[key]
+
+
 @contextmanager
 def rolled_back(app):
     """Run with every ``db.session`` of ``app`` on one connection whose transaction is rolled
@@ -189,12 +210,9 @@ def rolled_back(app):
     app.app_context()``) opens a savepoint on it: ``commit`` releases the savepoint, ``rollback``
     returns to it, as join_transaction_mode="create_savepoint" does (SQLAlchemy's "Joining a
     Session into an External Transaction")."""
-    with app.app_context():
-        engine = db.engine
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _pysqlite_leaves_transactions_to_sqlalchemy)
-        event.listen(engine, "begin", _pysqlite_begin)
+    engine = _shared_engine(app)
     connection = engine.connect()
+    connection.info[HARNESS_SAVEPOINTS] = set()  # savepoint names start again on each connection
     outer = connection.begin()
     production_session = db.session
     db.session = db._make_scoped_session(
@@ -209,7 +227,6 @@ def rolled_back(app):
         db.session = production_session
         outer.rollback()
         connection.close()
-        engine.dispose()
 
 
 class _CompiledTemplates:
