@@ -40,8 +40,10 @@ run: install
 	@echo "Serving on http://127.0.0.1:5000"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# One pytest-xdist worker per core, each with databases (and a live server) of its own.
+TEST_WORKERS ?= auto
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 # Load benchmark, not a test: a million claims in a scratch PostgreSQL database (BENCH_DATABASE_URL,
 # emptied and refilled when its fill differs), each endpoint under wrk against a bare floor route.

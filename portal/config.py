@@ -73,6 +73,8 @@ def load(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "TENANT_LOOKUP_LIMIT": os.environ.get("TENANT_LOOKUP_LIMIT", "60 per minute"),
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+        # Werkzeug's method for new password hashes. Tests set a cheap one; keep scrypt here.
+        "PASSWORD_HASH_METHOD": "scrypt",
         "HOLIDAYS": _holidays(os.environ.get("PORTAL_HOLIDAYS", "2026-12-25,2027-01-01,2027-05-01,2027-12-25")),
         "UPLOAD_MAX_FILES": 5,
         # Mail: in development everything is written to the outbox folder, never dropped.

@@ -1,25 +1,55 @@
-"""Shared fixtures.
+"""Shared fixtures: the app on a test database, a client, signing in.
 
 ``app`` runs on SQLite. ``any_app`` runs a test once on SQLite and once on PostgreSQL
 (``PORTAL_TEST_DATABASE_URL``); without that variable the PostgreSQL run is skipped with the
-reason, unless ``PORTAL_REQUIRE_POSTGRES=1`` (set by CI), where it fails instead.
+reason, unless ``PORTAL_REQUIRE_POSTGRES=1`` (set by CI), where it fails instead. ``demo`` and
+``any_demo`` (tests/claims/conftest.py) are the same with the demo directory loaded.
+
+Each schema is made once per session (per xdist worker: each worker has databases of its own),
+the demo directory loaded once into a database of its own, and every test runs inside one
+transaction on one connection, rolled back at its end. Every session the app opens joins that
+transaction through a savepoint, so the app's commits and rollbacks work as they do in
+production, and the next test starts from the same rows.
+
+A transaction hides what only separate connections show: tests marked ``real_commits`` get a
+fresh database where commits are real (races between threads, the CLI); the migrations test
+and the browser tests (tests/e2e) make databases of their own.
 """
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from pathlib import Path
 
+import flask_sqlalchemy.session
 import pytest
-from sqlalchemy import create_engine, text
+from jinja2 import MemcachedBytecodeCache
+from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.engine import Engine
 
 from portal import create_app
+from portal.directory_import import import_directory, load_file
 from portal.extensions import db
+from tests.support import HARNESS_SAVEPOINTS
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("PORTAL_REQUIRE_POSTGRES") == "1"
+#: xdist's name for this worker ("gw0", "gw1", ...); each worker has databases of its own.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+DEMO_FILE = Path(__file__).resolve().parent.parent / "portal" / "directory" / "demo.json"
+#: Password hashing is deliberately slow in production (scrypt); tests sign in thousands of
+#: times. Tests marked ``production_password_hash`` keep the production setting.
+TEST_PASSWORD_HASH = "pbkdf2:sha256:1"
 
 
-def _overrides(database_url: str, tmp_path) -> dict:
-    return {
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_commits: a fresh database per test where commits are real "
+                                       "(for what one rolled-back transaction would hide)")
+    config.addinivalue_line("markers", "production_password_hash: new passwords are hashed as in production (scrypt)")
+
+
+def settings_for(database_url: str, tmp_path, production_password_hash=False) -> dict:
+    settings = {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "WTF_CSRF_ENABLED": False,
@@ -31,22 +61,48 @@ def _overrides(database_url: str, tmp_path) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
     }
+    if not production_password_hash:
+        settings["PASSWORD_HASH_METHOD"] = TEST_PASSWORD_HASH
+    return settings
 
 
-def postgres_url() -> str:
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+def postgres_url(suffix: str = "") -> str:
+    """The PostgreSQL URL for psycopg 3; with ``suffix``, of this worker's database of that name
+    (``<database>_<worker>_<suffix>``), created if missing."""
     if not PG_URL:
         message = "PostgreSQL not configured: set PORTAL_TEST_DATABASE_URL to run this test on it"
         if REQUIRE_PG:
             pytest.fail(message + " (PORTAL_REQUIRE_POSTGRES=1)")
         pytest.skip(message)
-    url = PG_URL
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return url
+    url = make_url(PG_URL).set(drivername="postgresql+psycopg")
+    if not suffix:
+        return url.render_as_string(hide_password=False)
+    name = f"{url.database}_{WORKER}_{suffix}"
+    _create_database(url, name)
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+_created: set[str] = set()
+
+
+def _create_database(server_url, name: str) -> None:
+    if name in _created:
+        return
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    _created.add(name)
 
 
 def reset_postgres(url: str) -> None:
-    """An empty public schema, so every test (and the migrations test) starts from nothing."""
+    """An empty public schema, so a test (and the migrations test) starts from nothing."""
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
@@ -54,13 +110,172 @@ def reset_postgres(url: str) -> None:
     engine.dispose()
 
 
-def _make_app(database_url, tmp_path, extra=None):
-    overrides = _overrides(database_url, tmp_path)
-    overrides.update(extra or {})
-    app = create_app(overrides)
+def load_demo(app) -> None:
+    with app.app_context():
+        import_directory(load_file(DEMO_FILE))
+        db.session.commit()
+
+
+def _build(url: str, tmp_path, demo: bool) -> None:
+    """The schema (and the demo directory) at ``url``, committed."""
+    if url.startswith("postgresql"):
+        reset_postgres(url)
+    app = create_app(settings_for(url, tmp_path))
     with app.app_context():
         db.create_all()
-    return app
+    if demo:
+        load_demo(app)
+    with app.app_context():
+        db.engine.dispose()
+
+
+class Databases:
+    """This session's shared databases, each built on first use: an empty schema and the demo
+    directory, on SQLite and PostgreSQL. Tests never commit to them (see ``rolled_back``)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.urls: dict[tuple[str, bool], str] = {}
+
+    def url(self, backend: str, demo: bool) -> str:
+        key = (backend, demo)
+        if key not in self.urls:
+            name = "demo" if demo else "empty"
+            if backend == "sqlite":
+                url = f"sqlite:///{self.tmp / f'{name}.db'}"
+            else:
+                url = postgres_url(name)
+            _build(url, self.tmp, demo)
+            self.urls[key] = url
+        return self.urls[key]
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory) -> Databases:
+    return Databases(tmp_path_factory.mktemp("databases"))
+
+
+# --- one transaction per test --------------------------------------------------------------
+
+
+class _JoinedSession(flask_sqlalchemy.session.Session):
+    """Flask-SQLAlchemy's session, on the test's connection instead of a pooled one."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return bind if bind is not None else self.bind
+
+
+def _pysqlite_leaves_transactions_to_sqlalchemy(dbapi_connection, _record):
+    # pysqlite begins transactions on its own, too late for savepoints; SQLAlchemy's recipe
+    # ("Serializable isolation / Savepoints / Transactional DDL" in its SQLite dialect notes).
+    dbapi_connection.isolation_level = None
+
+
+def _pysqlite_begin(conn):
+    conn.exec_driver_sql("BEGIN")
+
+
+def _note_harness_savepoint(session, transaction, connection):
+    """The savepoint a session opens to join the test's transaction (not one the app asks for
+    with ``begin_nested``): statement recorders leave it out."""
+    if transaction.parent is None:
+        connection.info.setdefault(HARNESS_SAVEPOINTS, set()).add(connection.get_nested_transaction()._savepoint)
+
+
+_shared_engines: dict[str, Engine] = {}
+
+
+def _shared_engine(app) -> Engine:
+    """One engine per shared database for the whole session, in place of the one each test's
+    app makes: its pooled connection and its cache of compiled SQL serve every test."""
+    with app.app_context():
+        own = db.engine
+    key = repr((own.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS")))
+    if key not in _shared_engines:
+        if own.dialect.name == "sqlite":
+            event.listen(own, "connect", _pysqlite_leaves_transactions_to_sqlalchemy)
+            event.listen(own, "begin", _pysqlite_begin)
+        _shared_engines[key] = own
+    else:
+        own.dispose()
+    db._app_engines[app][None] = _shared_engines[key]
+    return _shared_engines[key]
+
+
+@contextmanager
+def rolled_back(app):
+    """Run with every ``db.session`` of ``app`` on one connection whose transaction is rolled
+    back at the end. Each session (one per app context: each request, each ``with
+    app.app_context()``) opens a savepoint on it: ``commit`` releases the savepoint, ``rollback``
+    returns to it, as join_transaction_mode="create_savepoint" does (SQLAlchemy's "Joining a
+    Session into an External Transaction")."""
+    engine = _shared_engine(app)
+    connection = engine.connect()
+    connection.info[HARNESS_SAVEPOINTS] = set()  # savepoint names start again on each connection
+    outer = connection.begin()
+    production_session = db.session
+    db.session = db._make_scoped_session(
+        {"class_": _JoinedSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+    )
+    event.listen(db.session, "after_begin", _note_harness_savepoint)
+    try:
+        yield
+    finally:
+        for session in list(db.session.registry.registry.values()):
+            session.close()
+        db.session = production_session
+        outer.rollback()
+        connection.close()
+
+
+class _CompiledTemplates:
+    """Each test's app has a Jinja environment of its own; they share the compiled templates
+    (Jinja's bytecode cache, through its memcached interface), so each template is compiled
+    once per session rather than once per test."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def get(self, key):
+        return self.compiled.get(key)
+
+    def set(self, key, value, timeout=None):
+        self.compiled[key] = value
+
+
+_COMPILED_TEMPLATES = MemcachedBytecodeCache(_CompiledTemplates())
+
+
+def _app(request, backend: str, tmp_path, overrides: dict):
+    """The app on ``backend`` for this test; on the database holding the demo directory when the
+    test asks for ``demo_directory`` (through ``demo``/``any_demo``); in a fresh, really
+    committed database when marked ``real_commits``."""
+    demo = "demo_directory" in request.fixturenames
+    real = request.node.get_closest_marker("real_commits") is not None
+    production_hash = request.node.get_closest_marker("production_password_hash") is not None
+    if real:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'test.db'}"
+        else:
+            url = postgres_url("commits")
+        _build(url, tmp_path, demo)
+    else:
+        url = request.getfixturevalue("databases").url(backend, demo)
+    app = create_app({**settings_for(url, tmp_path, production_hash), **overrides})
+    app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
+    if real:
+        yield app
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    else:
+        with rolled_back(app):
+            yield app
+
+
+@pytest.fixture
+def demo_directory():
+    """Asked for by a test (or its fixtures), its app starts from the demo directory."""
 
 
 @pytest.fixture
@@ -70,44 +285,15 @@ def app_overrides():
 
 
 @pytest.fixture
-def app(tmp_path, app_overrides):
-    app = _make_app(f"sqlite:///{tmp_path / 'test.db'}", tmp_path, app_overrides)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def app(request, tmp_path, app_overrides):
+    yield from _app(request, "sqlite", tmp_path, app_overrides)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_app(request, tmp_path, app_overrides):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-    else:
-        url = postgres_url()
-        reset_postgres(url)
-    app = _make_app(url, tmp_path, app_overrides)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield from _app(request, request.param, tmp_path, app_overrides)
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-class Auth:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, email, password="password-for-tests"):
-        return self.client.post("/login", data={"email": email, "password": password})
-
-    def logout(self):
-        return self.client.post("/logout")
-
-
-@pytest.fixture
-def auth(client):
-    return Auth(client)

@@ -7,18 +7,9 @@ from pathlib import Path
 from portal.accounts.auth import hash_password
 from portal.accounts.models import AccountKind, Mpn, Organization, User
 from portal.extensions import db
+from tests.support import PASSWORD
 
-PASSWORD = "password-for-tests"
 _seq = itertools.count(1)
-# Hashing is deliberately slow; tests share one hash of the shared password.
-_HASH = None
-
-
-def _password_hash():
-    global _HASH
-    if _HASH is None:
-        _HASH = hash_password(PASSWORD)
-    return _HASH
 
 
 def org(name=None, slug=None) -> Organization:
@@ -34,7 +25,7 @@ def user(organization=None, role="global_admin", email=None, name=None, active=T
     account = User(
         email=email or f"user{n}@example.com",
         name=name or f"User {n}",
-        password_hash=_password_hash(),
+        password_hash=hash_password(PASSWORD),
         kind=AccountKind.PARTNER,
         organization_id=organization.id if organization else None,
         role=role,
@@ -51,7 +42,7 @@ def reviewer(email=None, name=None) -> User:
     account = User(
         email=email or f"reviewer{n}@review.example.com",
         name=name or f"Reviewer {n}",
-        password_hash=_password_hash(),
+        password_hash=hash_password(PASSWORD),
         kind=AccountKind.REVIEWER,
     )
     db.session.add(account)

@@ -12,6 +12,7 @@ from portal.accounts.models import Mpn, User
 from portal.extensions import db
 from tests import factories
 from tests.html import csp_violations, form_token, header_token, text
+from tests.support import sign_in
 
 EMAIL = "gloria@contoso.example.com"
 
@@ -26,12 +27,6 @@ def admin(app):
         mpn = factories.mpn(organization, enrolled=False)
         db.session.commit()
         return {"id": user.id, "mpn_pk": mpn.id}
-
-
-def sign_in(client):
-    response = client.post("/login", data={"email": EMAIL, "password": factories.PASSWORD})
-    assert response.status_code == 302
-    return response
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -237,7 +232,7 @@ def _assert_strict_csp(response):
 )
 def test_every_response_has_a_strict_csp_and_pages_need_no_inline_code(client, admin, path, signed_in, status):
     if signed_in:
-        sign_in(client)
+        sign_in(client.application, EMAIL, client=client)
 
     response = client.get(path)
 
@@ -250,7 +245,7 @@ def test_every_response_has_a_strict_csp_and_pages_need_no_inline_code(client, a
 
 
 def test_pages_with_errors_and_messages_need_no_inline_code(client, admin):
-    sign_in(client)
+    sign_in(client.application, EMAIL, client=client)
     refused = client.post("/users", data={"name": "", "email": "nope", "role": "x", "password": "short"})
     assert refused.status_code == 422
     client.post(f"/incentives/{admin['mpn_pk']}/enroll")
@@ -291,7 +286,7 @@ def test_not_found_page_is_in_the_layout(client):
 
 
 def test_not_found_page_for_a_signed_in_user_shows_the_navigation(client, admin):
-    sign_in(client)
+    sign_in(client.application, EMAIL, client=client)
     page = text(client.get("/no-such-page"))
     assert 'href="/users"' in page and "Sign out" in page
 
@@ -322,7 +317,7 @@ def test_server_error_after_a_failed_write_still_renders_the_page(app, client, a
         factories.user(None, "billing_admin", email=EMAIL)  # the email is taken: flush fails
         return "unreachable"
 
-    sign_in(client)
+    sign_in(client.application, EMAIL, client=client)
     response = client.get("/duplicate")
 
     page = text(response)

@@ -15,7 +15,7 @@ def empty_app(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'migrations.db'}"
     else:
-        url = postgres_url()
+        url = postgres_url("commits")  # this worker's database for real commits
         reset_postgres(url)
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "TESTING": True, "SECRET_KEY": "x"})
     yield app

@@ -8,7 +8,8 @@ import pytest
 
 from portal import static_files
 from tests.html import csp_violations
-from tests.test_app import admin, sign_in  # noqa: F401  (the signed-in global admin)
+from tests.support import sign_in
+from tests.test_app import EMAIL, admin  # noqa: F401  (admin: a global admin to sign in as)
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "static"
@@ -80,7 +81,7 @@ def test_a_hashed_name_serves_the_file_for_a_year(client, name):
 
 
 def test_a_static_file_is_the_same_for_everyone_signed_in_or_not(client, admin):
-    sign_in(client)
+    sign_in(client.application, EMAIL, client=client)
     url = static_urls(client.get("/"))[0]
 
     response = client.get(url)

@@ -1,28 +1,45 @@
 """Sign-in plumbing: loading users, hashing passwords, answering signed-out requests."""
 from __future__ import annotations
 
-from flask import Flask, redirect, request, session, url_for
+import functools
+
+from flask import Flask, current_app, has_app_context, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal import hx
 from sqlalchemy.orm import joinedload
 
+from portal import hx
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
 
-# A real hash to compare against when the email is unknown, so a wrong email and a
-# wrong password take the same time as well as giving the same message.
-_DUMMY_HASH = generate_password_hash("not a real password")
+DEFAULT_HASH_METHOD = "scrypt"
+
+
+def _hash_method() -> str:
+    """PASSWORD_HASH_METHOD, scrypt unless a test suite asks for a cheap one."""
+    if has_app_context():
+        return current_app.config.get("PASSWORD_HASH_METHOD", DEFAULT_HASH_METHOD)
+    return DEFAULT_HASH_METHOD
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """A real hash to compare against when the email is unknown, so a wrong email and a
+    wrong password take the same time as well as giving the same message."""
+    return generate_password_hash("not a real password", method=method)
+
+
+_dummy_hash(DEFAULT_HASH_METHOD)  # at start-up, not during the first sign-in
 
 
 def hash_password(password: str) -> str:
-    """scrypt (Werkzeug's default): memory-hard and salted."""
-    return generate_password_hash(password, method="scrypt")
+    """scrypt (memory-hard and salted) unless PASSWORD_HASH_METHOD names another method."""
+    return generate_password_hash(password, method=_hash_method())
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
-    return check_password_hash(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    return check_password_hash(stored_hash or _dummy_hash(_hash_method()), password) and stored_hash is not None
 
 
 def init_login(app: Flask) -> None:

@@ -8,6 +8,7 @@ import pytest
 
 from portal.extensions import db
 from tests import factories
+from tests.support import sign_in
 
 
 # Addresses must pass the sign-in form's email validator, which refuses special-use domains
@@ -74,16 +75,15 @@ def people(app) -> People:
 
 
 @pytest.fixture
-def login(client, auth, people):
+def login(app, client, people):
     """``login("billing_admin")`` signs the test client in as that person and returns them;
     ``login("anonymous")`` leaves it signed out."""
 
-    def sign_in(who: str) -> Person | None:
+    def sign_in_as(who: str) -> Person | None:
         if who == "anonymous":
             return None
         person = people[who]
-        response = auth.login(person.email)
-        assert response.status_code == 302, f"could not sign in as {who}"
+        sign_in(app, person.email, client=client)
         return person
 
-    return sign_in
+    return sign_in_as

@@ -21,6 +21,9 @@ from portal.accounts.permissions import PermissionDenied
 from portal.extensions import db
 from tests import factories
 
+# Threads on connections of their own: commits must be real.
+pytestmark = pytest.mark.real_commits
+
 RENDEZVOUS_SECONDS = 1.0
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.accounts.models import Mpn, MpnEvent
 from portal.extensions import db
 from tests.html import text
+from tests.support import PASSWORD
 
 
 def _mpn_state(app, mpn_pk):
@@ -79,7 +80,7 @@ def test_the_row_offers_the_opposite_action(client, people, login):
 
 def test_another_organizations_history_is_not_shown(app, client, people, login):
     other = app.test_client()
-    other.post("/login", data={"email": people.other_admin.email, "password": "password-for-tests"})
+    other.post("/login", data={"email": people.other_admin.email, "password": PASSWORD})
     other.post(f"/incentives/{people.other_mpn_pk}/enroll")
     assert _mpn_state(app, people.other_mpn_pk)[0] is True
 

@@ -110,6 +110,7 @@ def test_missing_fields_are_reported_beside_the_fields(client):
     assert "There is a problem" in page
 
 
+@pytest.mark.production_password_hash
 def test_passwords_are_stored_as_scrypt_hashes(app, people):
     with app.app_context():
         stored = db.session.get(User, people.billing_admin.id).password_hash

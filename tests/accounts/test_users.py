@@ -36,6 +36,7 @@ def _state(app, user_id):
         return user.role, user.active
 
 
+@pytest.mark.production_password_hash
 def test_added_user_belongs_to_the_organization_and_can_sign_in(app, client, people, login):
     login("global_admin")
 

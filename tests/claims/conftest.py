@@ -19,17 +19,13 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
 
-import portal.directory
 from portal.accounts.models import User
 from portal.claims.files import service as files
 from portal.claims.wizard import drafts
 from portal.claims.models import Claim
-from portal.accounts import imported as accounts_imported
-from portal.directory_import import import_directory, load_file
 from portal.extensions import db
+from tests.support import PASSWORD, sign_in  # noqa: F401  (PASSWORD: the demo's, for this package)
 
-DEMO = Path(portal.directory.__file__).parent / "demo.json"
-PASSWORD = "demo-password"
 
 # People of the demo directory.
 GINA = "gina@fabrikam.example"  # Fabrikam, global_admin
@@ -78,57 +74,26 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
 
 
-_hash_password = accounts_imported.hash_password
-
-
-@functools.cache
-def _demo_password_hash(password):
-    return _hash_password(password)
-
-
-@pytest.fixture(autouse=True)
-def _one_hash_per_demo_password(monkeypatch):
-    """The demo's nine people share one password; scrypt it once per run instead of per row.
-    The hash is a real one: signing in verifies it as usual."""
-    monkeypatch.setattr(accounts_imported, "hash_password", _demo_password_hash)
-
-
-def load_demo(app) -> None:
-    with app.app_context():
-        import_directory(load_file(DEMO))
-        db.session.commit()
-
-
 @pytest.fixture
 def app_overrides(tmp_path):
     return {"UPLOAD_FOLDER": str(tmp_path / "uploads")}
 
 
 @pytest.fixture
-def demo(app):
-    """The app (SQLite) with the demo directory loaded."""
-    load_demo(app)
+def demo(demo_directory, app):
+    """The app (SQLite) with the demo directory loaded (once per session: see tests/conftest.py)."""
     return app
 
 
 @pytest.fixture
-def any_demo(any_app):
+def any_demo(demo_directory, any_app):
     """The app on SQLite and on PostgreSQL, with the demo directory loaded."""
-    load_demo(any_app)
     return any_app
 
 
 def user_id(app, email) -> int:
     with app.app_context():
         return db.session.scalar(select(User.id).where(User.email == email))
-
-
-def sign_in(app, email):
-    """A new test client (a browser of its own) signed in as ``email``."""
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": PASSWORD})
-    assert response.status_code == 302, f"{email} could not sign in"
-    return client
 
 
 @pytest.fixture

@@ -32,10 +32,10 @@ from tests.claims.conftest import (
     WINGTIP,
     complete_draft,
     error_slot,
-    sign_in,
     slot_text,
     valid_steps,
 )
+from tests.support import sign_in
 from tests.html import text
 
 TODAY = date(2026, 11, 24)
@@ -281,6 +281,7 @@ def _acceptable_refusal(error) -> bool:
     return isinstance(error, DuplicateClaim) or (isinstance(error, OperationalError) and "database is locked" in str(error))
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("threads", [2, 6])
 def test_concurrent_submits_of_one_draft_produce_one_submitted_claim(any_demo, threads):
     claim_id = new_complete_draft(any_demo)
@@ -295,6 +296,7 @@ def test_concurrent_submits_of_one_draft_produce_one_submitted_claim(any_demo, t
         assert db.session.scalar(select(func.count()).select_from(Claim).where(Claim.created_by_id == person(GINA).id, Claim.status == "submitted")) == 1
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("authors", [(GINA, GINA), (GINA, IAN), (GINA, IAN, BEA)], ids=["two-tabs", "two-users", "three-users"])
 def test_concurrent_conflicting_claims_of_one_organization_leave_one(any_demo, authors):
     drafts = [new_complete_draft(any_demo, email=email) for email in authors]

@@ -12,7 +12,8 @@ from portal.claims.files import kinds as filetypes
 from portal.claims.models import Claim
 from tests.factories import poe_template_docx
 from portal.extensions import db
-from tests.claims.conftest import EXECUTABLE, GINA, IAN, PAUL, PDF, PNG, RITA, sign_in, valid_steps
+from tests.claims.conftest import EXECUTABLE, GINA, IAN, PAUL, PDF, PNG, RITA, valid_steps
+from tests.support import sign_in
 from tests.html import text
 
 CONTENT_REFUSAL = "isn't a PDF, DOCX, XLSX, PNG, JPEG, MSG or EML file (checked by its content, not its name)"

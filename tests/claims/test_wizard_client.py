@@ -39,11 +39,11 @@ from tests.claims.conftest import (
     Walker,
     element,
     error_slot,
-    sign_in,
     slot_text,
     translated,
     valid_steps,
 )
+from tests.support import sign_in
 from tests.html import form_token, header_token, lang, text
 
 BA = "business_applications"

@@ -18,11 +18,9 @@ from tests.claims.conftest import (  # noqa: F401  (fixtures re-exported for thi
     PAUL,
     RITA,
     Walker,
-    _one_hash_per_demo_password,
     app_overrides,
     complete_draft,
     demo,
-    sign_in,
     user_id,
     valid_steps,
 )

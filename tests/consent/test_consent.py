@@ -12,7 +12,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from portal.claims.models import Claim
 from portal.consent import services as consent
 from portal.extensions import db
-from tests.claims.conftest import BEA, GINA, PAUL, Walker, sign_in, user_id
+from tests.claims.conftest import BEA, GINA, PAUL, Walker, user_id
+from tests.support import sign_in
 from tests.consent.conftest import (
     claim_row,
     consent_emails,

@@ -4,12 +4,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.claims.models import Claim
 from portal.directory.models import Product, Subscription, Tenant
 from portal.extensions import db
+
+# The CLI commits (and rolls back) for real, as it does from a terminal.
+pytestmark = pytest.mark.real_commits
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "portal" / "directory" / "demo.json"
 

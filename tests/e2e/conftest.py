@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.extensions import db
+from tests.conftest import TEST_PASSWORD_HASH
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_BROWSER = os.environ.get("PORTAL_REQUIRE_BROWSER") == "1"
@@ -91,6 +92,7 @@ def portal_app(tmp_path_factory, demo_data):
             "REMEMBER_COOKIE_SECURE": False,
             "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
             "UPLOAD_FOLDER": str(tmp / "uploads"),
+            "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
         }
     )
     with app.app_context():

@@ -34,12 +34,10 @@ from tests.claims.conftest import (  # noqa: F401  (the demo's people and fixtur
     RITA,
     TAILSPIN,
     WINGTIP,
-    _one_hash_per_demo_password,
     any_demo,
     app_overrides,
     complete_draft,
     demo,
-    sign_in,
     valid_steps,
 )
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import html
 import json
 import re
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from portal.claims import actions, comments
 from portal.claims.models import Comment
 from portal.extensions import db
-from tests.lifecycle.conftest import BEA, GINA, IAN, PAUL, RITA, make_claim, person, sign_in, words
+from tests.lifecycle.conftest import BEA, GINA, IAN, PAUL, RITA, make_claim, person, words
+from tests.support import Statements, sign_in
 
 HTMX = {"HX-Request": "true"}
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,9 +139,10 @@ def test_a_poll_with_nothing_new_makes_one_query_besides_the_signed_in_user(demo
         post(client, claim_id, f"More {n}.")
     last = comment_ids(demo, claim_id)[-1]
 
-    with counting_queries(demo) as statements:
+    with Statements(demo) as recorder:
         assert poll(client, claim_id, last).status_code == 204
 
+    statements = recorder.statements
     claim_queries = [s for s in statements if "FROM claims" in s]
     assert len(claim_queries) == 1 and len(statements) == 2, "\n".join(statements)
 
@@ -378,32 +379,16 @@ def test_a_signed_out_htmx_poll_is_told_to_sign_in(demo, claim_id):
 # The poll's cost -------------------------------------------------------------------------------
 
 
-@contextmanager
-def counting_queries(app):
-    with app.app_context():
-        engine = db.engine
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_the_poll_costs_the_same_number_of_queries_however_many_comments(demo, claim_id):
     authors = [sign_in(demo, email) for email in (GINA, BEA, IAN, RITA)]
     reader = sign_in(demo, GINA)
     post(authors[0], claim_id, "The first.")
-    with counting_queries(demo) as few:
+    with Statements(demo) as few:
         assert poll(reader, claim_id, 0).status_code == 200
     for n in range(24):
         post(authors[n % len(authors)], claim_id, f"Comment {n}.")
-    with counting_queries(demo) as many:
+    with Statements(demo) as many:
         response = poll(reader, claim_id, 0)
 
     assert len(comments_in(response.get_data(as_text=True))) == 25
-    assert len(many) == len(few), "\n".join(many)
+    assert len(many.statements) == len(few.statements), "\n".join(many.statements)

@@ -37,10 +37,10 @@ from tests.lifecycle.conftest import (
     make_claim,
     words,
     move,
-    sign_in,
     snapshot,
     upload_data,
 )
+from tests.support import sign_in
 
 #: Where Fabrikam's claims go: distinct customers, products and activities (one open claim each),
 #: none of them claimed by the demo data.

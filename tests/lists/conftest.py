@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from portal.claims.models import Claim
 from portal.directory.models import Product, Tenant, TenantDomain
@@ -214,48 +213,3 @@ def walk(client, url: str, htmx: bool = False, limit: int = 200) -> tuple[list[i
         url = next_link(response)
         assert len(urls) < limit, "the pages never end"
     return seen, urls
-
-
-def sign_in(app, email):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert response.status_code == 302, f"{email} could not sign in"
-    return client
-
-
-class StatementCounter:
-    """Counts the SQL statements the app sends, from a real engine listener."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.statements: list[str] = []
-        self.parameters: list = []
-
-    def _record(self, conn, cursor, statement, parameters, context, executemany):
-        self.statements.append(statement)
-        self.parameters.append(parameters)
-
-    def offsets(self) -> list[str]:
-        """Statements that skip rows by OFFSET. SQLite's dialect writes ``OFFSET ?`` bound to
-        0 after every LIMIT; that skips nothing and is not counted."""
-        found = []
-        for statement, parameters in zip(self.statements, self.parameters):
-            if "OFFSET" not in statement.upper():
-                continue
-            skips_nothing = (statement.rstrip().upper().endswith("OFFSET ?") and isinstance(parameters, (tuple, list))
-                             and parameters and parameters[-1] == 0)
-            if not skips_nothing:
-                found.append(statement)
-        return found
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-
-def engine_of(app):
-    with app.app_context():
-        return db.engine

@@ -11,7 +11,8 @@ from babel.dates import format_date
 from portal.claims.models import Claim
 from portal.extensions import db
 from tests.html import text
-from tests.lists.conftest import PRODUCTS, TENANTS, TODAY, fill, insert_claim, sign_in
+from tests.lists.conftest import PRODUCTS, TENANTS, TODAY, fill, insert_claim
+from tests.support import sign_in
 
 
 def test_counts_by_status_cover_the_organizations_claims_only(app, world):

@@ -13,7 +13,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.html import text
-from tests.lists.conftest import claim_ids, expected_order, fill, next_link, sign_in, walk
+from tests.lists.conftest import claim_ids, expected_order, fill, next_link, walk
+from tests.support import Statements, sign_in
 
 MESSAGE = "An MPN ID is 6 or 7 digits: this filter is not applied."
 
@@ -183,15 +184,12 @@ def test_a_partner_cannot_filter_into_another_organizations_claims_by_mpn_id(fil
 
 def test_an_mpn_id_filter_costs_as_many_statements_for_100_claims_as_for_5(any_app, any_world):
     """Resolving the MPN ID is one statement, whatever the number of claims or pages."""
-    from tests.lists.conftest import StatementCounter, engine_of
-
-    engine = engine_of(any_app)
     clients = {"reviewer": sign_in(any_app, any_world.reviewer_email), "partner": sign_in(any_app, any_world.fabrikam_email)}
     mpn = any_world.fabrikam_mpns[0]
 
     def statements(who, url):
         clients[who].get(url)  # the same request once before, so nothing is counted for a first time
-        with StatementCounter(engine) as counter:
+        with Statements(any_app) as counter:
             response = clients[who].get(url)
             response.get_data()
         assert response.status_code == 200

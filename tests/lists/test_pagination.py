@@ -20,16 +20,14 @@ from tests.lists.conftest import (
     TODAY,
     PRODUCTS,
     TENANTS,
-    StatementCounter,
     claim_ids,
-    engine_of,
     expected_order,
     fill,
     insert_claim,
     next_link,
-    sign_in,
     walk,
 )
+from tests.support import Statements, sign_in
 
 
 def _user(email) -> User:
@@ -56,7 +54,7 @@ def test_every_page_of_every_sort_has_each_claim_once_in_order(any_app, any_worl
         db.session.add(draft)
         db.session.commit()
         partner, reviewer = _user(any_world.fabrikam_email), _user(any_world.reviewer_email)
-        with StatementCounter(db.engine) as counter:
+        with Statements(any_app) as counter:
             for sort in listing.SORTS:
                 for size in (1, 7, 25, 500):
                     assert _walk_service(partner, sort, size) == expected_order(any_world.of(any_world.fabrikam_id), sort), (sort, size)
@@ -72,7 +70,7 @@ def test_next_links_walk_every_claim_once_in_order(any_app, any_world, sort):
     fill(any_app, any_world, count=30, organization_id=any_world.proseware_id)
     partner = sign_in(any_app, any_world.fabrikam_email)
     reviewer = sign_in(any_app, any_world.reviewer_email)
-    with StatementCounter(engine_of(any_app)) as counter:
+    with Statements(any_app) as counter:
         seen, urls = walk(partner, f"/claims/?sort={sort}")
         assert seen == expected_order(any_world.of(any_world.fabrikam_id), sort)
         assert len(urls) == 5  # 120 claims, 25 a page
@@ -102,12 +100,11 @@ def test_a_list_page_makes_as_many_statements_for_100_claims_as_for_5(any_app, a
     one for the claims without the sort value once the others run out) and one per related
     table for each."""
     clients = {"partner": sign_in(any_app, any_world.fabrikam_email), "reviewer": sign_in(any_app, any_world.reviewer_email)}
-    engine = engine_of(any_app)
 
     def statements(who, url, htmx=False):
         client = clients[who]
         client.get(url)  # the same request once before, so nothing is counted for a first time
-        with StatementCounter(engine) as counter:
+        with Statements(any_app) as counter:
             response = client.get(url, headers={"HX-Request": "true"} if htmx else {})
         assert response.status_code == 200
         return len(counter.statements), len(claim_ids(response))

@@ -19,9 +19,9 @@ from tests.lists.conftest import (
     expected_order,
     fill,
     next_link,
-    sign_in,
     walk,
 )
+from tests.support import sign_in
 
 
 @pytest.fixture

@@ -13,17 +13,8 @@ from portal.claims.listing import claims as listing
 from portal.directory.models import Tenant, TenantDomain
 from portal.extensions import db
 from tests.html import text
-from tests.lists.conftest import (
-    PRODUCTS,
-    TENANTS,
-    StatementCounter,
-    engine_of,
-    expected_order,
-    fill,
-    insert_claim,
-    sign_in,
-    walk,
-)
+from tests.lists.conftest import PRODUCTS, TENANTS, expected_order, fill, insert_claim, walk
+from tests.support import Statements, sign_in
 
 # Names with LIKE's wildcards in them, and look-alikes that an unescaped pattern would match.
 PERCENT = ("5f0d8bc6-55b4-4a43-9e5e-bd1c1e0a6a01", "100% Pure_Water", ["pure-water.example"])
@@ -145,11 +136,11 @@ def test_a_search_page_costs_no_more_statements_for_120_claims_than_for_5(any_ap
     from portal.accounts.models import User
 
     clients = {"partner": sign_in(any_app, any_world.fabrikam_email), "reviewer": sign_in(any_app, any_world.reviewer_email)}
-    engine = engine_of(any_app)
+    recorder = Statements(any_app)
 
     def statements(who, url):
         clients[who].get(url)
-        with StatementCounter(engine) as counter:
+        with recorder as counter:
             response = clients[who].get(url)
         assert response.status_code == 200
         return len(counter.statements)
@@ -157,7 +148,7 @@ def test_a_search_page_costs_no_more_statements_for_120_claims_than_for_5(any_ap
     def listing_statements(email, term):
         with any_app.app_context():
             user = db.session.scalar(db.select(User).where(User.email == email))
-            with StatementCounter(db.engine) as counter:
+            with recorder as counter:
                 listing.page(user, listing.ListQuery(q=term))
             return len(counter.statements)
 

@@ -129,9 +129,3 @@ def emails(app) -> list[OutgoingEmail]:
             db.session.expunge(row)
         return rows
 
-
-def sign_in(app, email):
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert response.status_code == 302, f"{email} could not sign in"
-    return client

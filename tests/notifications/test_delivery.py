@@ -16,7 +16,8 @@ from portal.extensions import db
 from portal.notifications import mailer
 from portal.notifications.models import OutgoingEmail
 from portal.timeutil import utcnow
-from tests.notifications.conftest import emails, sign_in
+from tests.notifications.conftest import emails
+from tests.support import sign_in
 
 SMTP_DOWN = {
     "MAIL_BACKEND": "smtp",
@@ -122,6 +123,7 @@ def test_retries_stop_after_the_last_attempt(app, cast):
     assert all(row.attempts == mailer.MAX_ATTEMPTS and row.sent_at is None for row in emails(app))
 
 
+@pytest.mark.real_commits
 def test_the_sweep_command_delivers_pending_emails(app, cast):
     comment_as_reviewer(app, cast)
     result = app.test_cli_runner().invoke(args=["claims", "sweep"])
@@ -133,6 +135,7 @@ def test_the_sweep_command_delivers_pending_emails(app, cast):
     assert "0 email(s) sent" in again.output and len(outbox(app)) == 3
 
 
+@pytest.mark.real_commits
 @pytest.mark.parametrize("app_overrides", [SMTP_DOWN])
 def test_the_sweep_command_survives_a_failing_mail_server(app, cast):
     comment_as_reviewer(app, cast)

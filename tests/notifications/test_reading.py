@@ -14,7 +14,8 @@ from portal.extensions import db
 from portal.notifications.models import Notification
 from tests import factories
 from tests.html import form_token, header_token, text
-from tests.notifications.conftest import make_cast, new_claim, sign_in
+from tests.notifications.conftest import make_cast, new_claim
+from tests.support import sign_in
 
 
 def badge(response) -> str:

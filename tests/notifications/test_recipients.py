@@ -12,7 +12,8 @@ from portal.claims.models import Claim, Comment
 from portal.extensions import db
 from portal.notifications import services
 from portal.notifications.models import Notification
-from tests.notifications.conftest import emails, new_claim, notified, sign_in
+from tests.notifications.conftest import emails, new_claim, notified
+from tests.support import sign_in
 
 
 def _number(cast):

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 import itertools
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from portal.claims import lifecycle
 from portal.claims.base import ClaimStatus
@@ -144,13 +142,6 @@ def any_world(any_app) -> World:
     return make_world(any_app)
 
 
-def sign_in(app, email):
-    """A new test client (a browser of its own) signed in as ``email``."""
-    client = app.test_client()
-    response = client.post("/login", data={"email": email, "password": factories.PASSWORD})
-    assert response.status_code == 302, f"{email} could not sign in"
-    return client
-
 
 def claim_state(app, claim_id) -> Claim:
     """The claim as stored, detached (read after the request committed)."""
@@ -162,54 +153,3 @@ def claim_state(app, claim_id) -> Claim:
 
 def days_ago(n) -> datetime:
     return utcnow() - timedelta(days=n)
-
-
-class Statements:
-    """Every SQL statement the app's engine runs while recording."""
-
-    def __init__(self, app):
-        with app.app_context():
-            self.engine = db.engine
-        self.seen: list[str] = []
-        self.parameters: list = []
-        self.recording = False
-        event.listen(self.engine, "before_cursor_execute", self._record)
-
-    def _record(self, _conn, _cursor, statement, parameters, _context, _executemany):
-        if self.recording:
-            self.seen.append(statement)
-            self.parameters.append(parameters)
-
-    def offsets(self) -> list[str]:
-        """Statements that skip rows with OFFSET. SQLite's dialect writes ``LIMIT ? OFFSET ?``
-        with an offset of 0 after every LIMIT; that skips nothing and is not counted."""
-        found = []
-        for statement, parameters in zip(self.seen, self.parameters):
-            if "OFFSET" not in statement.upper():
-                continue
-            sqlite_zero = statement.rstrip().endswith("OFFSET ?") and tuple(parameters or ())[-1:] == (0,)
-            if not sqlite_zero:
-                found.append(statement)
-        return found
-
-    def __enter__(self):
-        self.seen = []
-        self.parameters = []
-        self.recording = True
-        return self
-
-    def __exit__(self, *exc):
-        self.recording = False
-
-    def close(self):
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-
-@contextmanager
-def recording(app):
-    """A ``Statements`` recorder on the app's engine, removed afterwards."""
-    recorder = Statements(app)
-    try:
-        yield recorder
-    finally:
-        recorder.close()

@@ -14,11 +14,11 @@ from tests.review.conftest import (
     days_ago,
     move,
     product,
-    sign_in,
     start_review,
     submitted,
     tenant,
 )
+from tests.support import sign_in
 
 
 def comments_of(app, claim_id) -> list[tuple[str, str]]:

@@ -13,16 +13,15 @@ from portal.review.services import QueueFilters
 from tests.html import csp_violations, form_token, text
 from tests.review.conftest import (
     PARTNER_ROLES,
-    recording,
     claim_state,
     days_ago,
     move,
     product,
-    sign_in,
     start_review,
     submitted,
     tenant,
 )
+from tests.support import Statements, sign_in
 from tests import factories
 
 _ROW = re.compile(r'<tr id="queue-claim-(\d+)">(.*?)</tr>', re.S)
@@ -215,15 +214,15 @@ def test_walking_the_pages_by_their_links_shows_each_claim_once(any_app, any_wor
     ids = _many_claims(any_app, any_world, 60)
     reviewer = sign_in(any_app, any_world.reviewer_email)
     url, shown, queries = "/review/", [], []
-    with recording(any_app) as statements:
-        while url:
-            with statements:
-                response = reviewer.get(url)
-            assert response.status_code == 200
-            queries.append(len(statements.seen))
-            assert not statements.offsets()
-            shown.extend(rows(response))
-            url = next_link(response)
+    statements = Statements(any_app)
+    while url:
+        with statements:
+            response = reviewer.get(url)
+        assert response.status_code == 200
+        queries.append(len(statements.statements))
+        assert not statements.offsets()
+        shown.extend(rows(response))
+        url = next_link(response)
     assert len(shown) == len(ids) and set(shown) == set(ids)
     assert len(queries) == 3
     # A page deeper in the queue costs no more than the first (the last also reads the undated).
@@ -233,7 +232,8 @@ def test_walking_the_pages_by_their_links_shows_each_claim_once(any_app, any_wor
 def test_a_page_makes_the_same_number_of_queries_whatever_its_size(any_app, any_world):
     _many_claims(any_app, any_world, 60)
     counts = {}
-    with recording(any_app) as statements, any_app.app_context():
+    statements = Statements(any_app)
+    with any_app.app_context():
         for size in (5, 50):
             db.session.expunge_all()
             with statements:
@@ -242,7 +242,7 @@ def test_a_page_makes_the_same_number_of_queries_whatever_its_size(any_app, any_
                 for claim in page.claims:
                     (claim.organization.name, claim.tenant.name, claim.product.name,
                      claim.reviewer.name if claim.reviewer else None)
-            counts[size] = len(statements.seen)
+            counts[size] = len(statements.statements)
             assert len(page.claims) == size
             assert not statements.offsets()
     assert counts[5] == counts[50] == 1

@@ -12,7 +12,8 @@ from portal.claims.models import ClaimEvent
 from portal.extensions import db
 from portal.timeutil import utcnow
 from tests.html import text
-from tests.review.conftest import claim_state, days_ago, move, product, recording, sign_in, start_review, submitted, tenant
+from tests.review.conftest import claim_state, days_ago, move, product, start_review, submitted, tenant
+from tests.support import Statements, sign_in
 
 _ROW = re.compile(r'<tr id="queue-claim-(\d+)">(.*?)</tr>', re.S)
 
@@ -90,10 +91,10 @@ def test_applying_deadlines_on_read_adds_one_query_whatever_the_queue_holds(any_
 
     def statements():
         reviewer.get("/review/")  # anything due is applied by the first look
-        with recording(any_app) as recorder, recorder:
+        with Statements(any_app) as recorder:
             response = reviewer.get("/review/")
         assert response.status_code == 200
-        return len(recorder.seen), len(rows(response))
+        return len(recorder.statements), len(rows(response))
 
     def claims(count):
         with any_app.app_context():
