@@ -1,5 +1,5 @@
 """Responses are compressed for clients that accept it; the streamed CSV export is covered in
-tests/lists/test_export.py."""
+tests/claims/listing/test_export.py."""
 from __future__ import annotations
 
 import re

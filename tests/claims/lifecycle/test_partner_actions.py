@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 from tests.claims.conftest import MPN_NOT_ENROLLED, SUB_WINGTIP_SALES, Walker, error_slot
 from tests.html import text
-from tests.lifecycle.conftest import (
+from tests.claims.lifecycle.conftest import (
     ADVENTURE,
     BEA,
     CONTOSO,

@@ -15,7 +15,7 @@ from portal.claims.models import Claim
 from portal.directory.models import Tenant
 from portal.extensions import db
 from tests.encoding import decoded
-from tests.lists.conftest import PRODUCTS, TAILSPIN, TODAY, WINGTIP, expected_order, fill, insert_claim
+from tests.claims.listing.conftest import PRODUCTS, TAILSPIN, TODAY, WINGTIP, expected_order, fill, insert_claim
 from tests.support import sign_in
 
 HEADER = ["Claim", "Status", "In arbitration", "Customer", "Tenant ID", "Solution area", "Product or workload",

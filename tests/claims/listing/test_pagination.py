@@ -15,7 +15,7 @@ from portal.accounts.models import User
 from portal.claims.listing import claims as listing
 from portal.claims.models import Claim
 from portal.extensions import db
-from tests.lists.conftest import (
+from tests.claims.listing.conftest import (
     BASE,
     TODAY,
     PRODUCTS,

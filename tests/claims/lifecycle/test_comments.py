@@ -13,11 +13,11 @@ from sqlalchemy import select
 from portal.claims import actions, comments
 from portal.claims.models import Comment
 from portal.extensions import db
-from tests.lifecycle.conftest import BEA, GINA, IAN, PAUL, RITA, make_claim, person, words
+from tests.claims.lifecycle.conftest import BEA, GINA, IAN, PAUL, RITA, make_claim, person, words
 from tests.support import Statements, sign_in
 
 HTMX = {"HX-Request": "true"}
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def post(client, claim_id, body, htmx=True):

@@ -13,7 +13,7 @@ from portal.claims.listing import claims as listing
 from portal.directory.models import Tenant, TenantDomain
 from portal.extensions import db
 from tests.html import text
-from tests.lists.conftest import PRODUCTS, TENANTS, expected_order, fill, insert_claim, walk
+from tests.claims.listing.conftest import PRODUCTS, TENANTS, expected_order, fill, insert_claim, walk
 from tests.support import Statements, sign_in
 
 # Names with LIKE's wildcards in them, and look-alikes that an unescaped pattern would match.

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.html import text
-from tests.lists.conftest import claim_ids, expected_order, fill, next_link, walk
+from tests.claims.listing.conftest import claim_ids, expected_order, fill, next_link, walk
 from tests.support import Statements, sign_in
 
 MESSAGE = "An MPN ID is 6 or 7 digits: this filter is not applied."

@@ -11,7 +11,7 @@ from babel.dates import format_date
 from portal.claims.models import Claim
 from portal.extensions import db
 from tests.html import text
-from tests.lists.conftest import PRODUCTS, TENANTS, TODAY, fill, insert_claim
+from tests.claims.listing.conftest import PRODUCTS, TENANTS, TODAY, fill, insert_claim
 from tests.support import sign_in
 
 

@@ -18,7 +18,7 @@ from portal.extensions import db
 from portal.notifications.models import OutgoingEmail
 from tests.claims.conftest import CONTOSO, SUB_CONTOSO_SALES_VL_ACTIVE, Walker, valid_steps
 from tests.html import without_tokens
-from tests.lifecycle.conftest import BEA, BILLIE, GINA, PAUL, PDF, RITA, person
+from tests.claims.lifecycle.conftest import BEA, BILLIE, GINA, PAUL, PDF, RITA, person
 from tests.support import sign_in
 
 HTMX = {"HX-Request": "true"}

@@ -15,7 +15,7 @@ from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 from portal.timeutil import utcnow
 from tests.html import text
-from tests.lifecycle.conftest import (
+from tests.claims.lifecycle.conftest import (
     ADVENTURE,
     GINA,
     NORTHWIND,

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from tests.html import text
-from tests.lists.conftest import (
+from tests.claims.listing.conftest import (
     ADVENTURE,
     CONTOSO,
     NORTHWIND,

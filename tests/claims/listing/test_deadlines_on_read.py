@@ -13,7 +13,7 @@ import pytest
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 from tests.html import text
-from tests.lists.conftest import NORTHWIND, PRODUCTS, TODAY, claim_ids, insert_claim
+from tests.claims.listing.conftest import NORTHWIND, PRODUCTS, TODAY, claim_ids, insert_claim
 from tests.support import sign_in
 
 
