@@ -40,10 +40,12 @@ run: install
 	@echo "Serving on http://127.0.0.1:5000"
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
-# One pytest-xdist worker per core, each with databases (and a live server) of its own.
-TEST_WORKERS ?= auto
+# pytest-xdist workers, each with databases (and a live server) of its own: one more than the
+# cores, since the browser tests spend most of their time waiting on Chromium; idle workers
+# steal queued tests from busy ones, so one slow browser test doesn't hold the end of the run.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Load benchmark, not a test: a million claims in a scratch PostgreSQL database (BENCH_DATABASE_URL,
 # emptied and refilled when its fill differs), each endpoint under wrk against a bare floor route.
