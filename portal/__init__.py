@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     mail.init_app(app)
     hx.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     auth.init_login(app)
     security.init_app(app)
     errors.init_app(app)
