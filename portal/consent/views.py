@@ -3,6 +3,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 
 from portal.consent import services
+from portal.consent.forms import ConsentForm
 from portal.extensions import db, limiter
 
 bp = Blueprint("consent", __name__, url_prefix="/consent")
@@ -28,12 +29,12 @@ def answer(token):
         return _refusal(error.reason)
     if request.method == "GET":
         return render_template("consent/page.html", claim=claim, token=token)
-    choice = request.form.get("answer")
-    if choice not in ("confirm", "decline"):
+    form = ConsentForm()
+    if form.choice is None:
         return render_template("consent/page.html", claim=claim, token=token,
                                error=_("Choose whether you confirm or decline.")), 422
     try:
-        claim = services.answer(token, choice == "confirm", request.form.get("message"))
+        claim = services.answer(token, form.choice, form.message.data)
     except services.ConsentError as error:
         db.session.rollback()
         return _refusal(error.reason)
