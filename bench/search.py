@@ -1,5 +1,5 @@
 """Benchmark: searching the claims list at scale on PostgreSQL, with a directory the size of the
-real one (100,000 tenants, about 295,000 domains, 1,000 organizations), which bench_lists.py's
+real one (100,000 tenants, about 295,000 domains, 1,000 organizations), which the list benchmark's
 five demo tenants do not have.
 
     BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/wt_search_bench \\
@@ -60,7 +60,7 @@ SELECT d, (md5('tenant' || g))::uuid::text FROM bench_words,
 WHERE d IS NOT NULL;
 """
 
-# bench_lists.py's claims, spread over the whole directory: one organization in ten claims is
+# the list benchmark's claims, spread over the whole directory: one organization in ten claims is
 # Fabrikam (the demo partner, a large one: a tenth of every claim), the rest go round every
 # organization; each tenant has about ten claims, each product a share.
 CLAIM_FILL = """

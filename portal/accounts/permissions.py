@@ -2,7 +2,7 @@
 
 Views guard routes with ``permission_required``; templates ask ``can(Permission.X)``;
 services call ``require`` before they change anything. Objects that belong to an
-organization are loaded through their service's visibility check (``claims.services.visible_claim``,
+organization are loaded through their service's visibility check (``claims.loader.visible_claim``,
 ``accounts.services`` for users and MPN IDs), which answers another organization's object as
 missing, so a partner never learns that it exists.
 """

@@ -27,7 +27,7 @@ class Claim(db.Model):
         Index("ix_claims_area_status_due_on", "solution_area", "status", "due_on", "id"),
         Index("ix_claims_arbitration_status_due_on", "in_arbitration", "status", "due_on", "id"),
         Index("ix_claims_reviewer_status_due_on", "reviewer_id", "status", "due_on", "id"),
-        # The claims list (portal/claims/listing.py): its scope, then each sort's keyset order.
+        # The claims list (portal/claims/listing/claims.py): its scope, then each sort's keyset order.
         Index("ix_claims_org_submitted", "organization_id", "submitted_at", "id"),
         Index("ix_claims_submitted", "submitted_at", "id"),
         Index("ix_claims_org_due_on", "organization_id", "due_on", "id"),
