@@ -157,8 +157,14 @@ def docm_bytes(*, content_type: bool = True, relationship: bool = True, part: st
     return zip_bytes(members)
 
 
+#: CRC-32 of a gigabyte of zeros, as ``_zeros_crc`` computes it (a second of CPU saved per run).
+_ZEROS_CRC = {1 << 30: 0x5B64C2B0}
+
+
 @functools.cache
 def _zeros_crc(size: int) -> int:
+    if size in _ZEROS_CRC:
+        return _ZEROS_CRC[size]
     crc, chunk = 0, bytes(1 << 24)
     for offset in range(0, size, len(chunk)):
         crc = zlib.crc32(chunk[: min(len(chunk), size - offset)], crc)
