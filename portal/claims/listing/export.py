@@ -40,7 +40,12 @@ class RowWriter:
         self.activities = {activity: activity_label(activity) for activity in Activity}
         self.areas = {area: area_label(area) for area in AREA_LABELS}
         self.consent = {state: consent_label(state) for state in CONSENT_LABELS}
+        self.closed_consent = {state: consent_label(state, ClaimStatus.CLOSED) for state in CONSENT_LABELS}
         self.yes_no = {True: _("yes"), False: _("no")}
+
+    def consent_of(self, r) -> str:
+        labels = self.closed_consent if r.status == ClaimStatus.CLOSED else self.consent
+        return labels.get(r.consent_state) or consent_label(r.consent_state, r.status)
 
     def cells(self, r) -> list[str]:
         """One row. Only the names that come from people or the directory (customer, product,
@@ -49,7 +54,7 @@ class RowWriter:
                  neutralise(r.customer), r.tenant_id or "", self.areas.get(r.solution_area) or area_label(r.solution_area),
                  neutralise(r.product), self.activities.get(r.activity) or activity_label(r.activity), r.mpn_id or "",
                  r.submitted_at.date().isoformat() if r.submitted_at else "", r.due_on.isoformat() if r.due_on else "",
-                 self.consent.get(r.consent_state) or consent_label(r.consent_state)]
+                 self.consent_of(r)]
         if self.reviewer:
             cells.insert(1, neutralise(r.partner))
         return cells
