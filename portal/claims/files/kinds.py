@@ -110,8 +110,8 @@ MAX_COMPRESSION_RATIO = 100
 #: Below this declared size, any ratio is harmless (a few kilobytes of XML compress 200-fold).
 RATIO_FLOOR_BYTES = 16 * 1024 * 1024
 #: The manifests read: each at most this size, and this much in all.
-MAX_MANIFEST_BYTES = 1024 * 1024
-MAX_MANIFESTS_BYTES = 4 * 1024 * 1024
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+MAX_MANIFESTS_BYTES = 8 * 1024 * 1024
 
 _OFFICE_MAIN_PARTS = {
     "word/document.xml": FileKind.DOCX,
