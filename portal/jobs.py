@@ -19,6 +19,7 @@ import logging
 
 import click
 from flask import Flask, current_app, has_app_context
+from flask.cli import with_appcontext
 from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
 
@@ -109,6 +110,7 @@ def consumer(app: Flask, threads: int = 2, periodic: bool = True):
 @click.option("--periodic/--no-periodic", default=True, show_default=True,
               help="Also schedule the periodic tasks (the sweep, the outbox safety net). Running them "
                    "from several workers is harmless, but one is enough.")
+@with_appcontext
 def worker_command(threads: int, periodic: bool):
     """Run background jobs: email delivery, the deadline sweep."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
