@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from portal.extensions import db
+from portal.jobs import huey
 from portal.notifications import mailer, tasks
 from portal.notifications.models import OutgoingEmail
 from portal.timeutil import utcnow
@@ -179,3 +180,28 @@ def test_an_email_keeps_its_message_id_from_one_attempt_to_the_next(app):
     second = email.message_from_bytes(outbox(app)[0].read_bytes(), policy=policy.default)["Message-ID"]
     assert first == second == expected
     assert Path(app.config["MAIL_OUTBOX_DIR"]).joinpath(name).exists()
+
+
+@pytest.fixture
+def unreachable_queue():
+    """A Redis queue on a port where nothing listens (jobs back in-process afterwards)."""
+    yield {"JOBS_EAGER": False, "JOBS_REDIS_URL": "redis://127.0.0.1:1/0", "JOBS_QUEUE_NAME": "cpor-unreachable"}
+    huey.immediate = True
+
+
+@pytest.fixture
+def app_overrides(tmp_path, request):
+    settings = {"UPLOAD_FOLDER": str(tmp_path / "uploads"), "PORTAL_BASE_URL": "https://cpor.example"}
+    if "unreachable_queue" in request.fixturenames:
+        settings.update(request.getfixturevalue("unreachable_queue"))
+    return settings
+
+
+def test_a_queue_that_is_down_fails_no_request_and_keeps_the_email(app, cast, unreachable_queue, caplog):
+    with caplog.at_level(logging.ERROR, logger="portal.notifications.tasks"):
+        response = comment_as_reviewer(app, cast)
+        response.close()  # enqueueing after the response fails: Redis is unreachable
+    assert response.status_code == 302
+    assert "the periodic job will send it" in caplog.text
+    rows = emails(app)
+    assert len(rows) == 3 and all(row.status == "pending" and row.attempts == 0 for row in rows)
