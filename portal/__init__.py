@@ -16,8 +16,8 @@ from portal.directory_import import directory_cli
 from portal.extensions import babel, compress, csrf, db, limiter, mail, migrate
 from portal.main.views import bp as main_bp
 from portal.notifications import cli as notifications_cli
-from portal.notifications import tasks as notifications_tasks
 from portal.notifications import services as notifications
+from portal.notifications import tasks as notifications_tasks
 from portal.notifications.views import bp as notifications_bp
 from portal.review.views import bp as review_bp
 
