@@ -49,18 +49,22 @@ def app_overrides(tmp_path, redis_queue, blackhole):
 
 def test_a_mail_server_that_never_answers_holds_no_request_and_the_worker_times_out(app, cast, blackhole, sink):
     reviewer = sign_in(app, cast.emails[cast.reviewer])
-    started = time.monotonic()
-    response = reviewer.post(f"/claims/{cast.claim_id}/comments", data={"body": "Could you add the PoE?"})
-    response.close()  # the response has gone out: the delivery job is enqueued
-    fragment = reviewer.post(f"/claims/{cast.claim_id}/comments", data={"body": "And the invoice?"},
-                             headers={"HX-Request": "true"})
-    fragment.close()
-    page = reviewer.get(f"/review/claims/{cast.claim_id}")
-    page.close()
-    elapsed = time.monotonic() - started
+    timings = []
+
+    def timed(method, url, **kwargs):
+        started = time.monotonic()
+        response = getattr(reviewer, method)(url, **kwargs)
+        response.close()  # the response has gone out: a delivery job is enqueued if emails were queued
+        timings.append(time.monotonic() - started)
+        return response
+
+    response = timed("post", f"/claims/{cast.claim_id}/comments", data={"body": "Could you add the PoE?"})
+    fragment = timed("post", f"/claims/{cast.claim_id}/comments", data={"body": "And the invoice?"},
+                     headers={"HX-Request": "true"})
+    page = timed("get", f"/review/claims/{cast.claim_id}")
 
     assert (response.status_code, fragment.status_code, page.status_code) == (302, 200, 200)
-    assert elapsed < 2  # the bound, for all three requests together
+    assert all(seconds < 2 for seconds in timings), timings  # the bound, for every request
     assert blackhole.connections == 0  # the web never talks to the mail server
     rows = emails(app)
     assert len(rows) == 6
