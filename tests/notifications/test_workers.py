@@ -3,6 +3,7 @@ worker): requests only write the outbox and enqueue a job on Redis; the worker's
 out, and the email is retried later."""
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 
@@ -32,11 +33,24 @@ def sink():
 
 
 def run_next_job(app) -> None:
-    """What a worker's thread does with the next job on the queue."""
-    with app.app_context():
-        job = huey.dequeue()
-        assert job is not None, "no job was waiting"
-        huey.execute(job)
+    """What a worker's thread does with the next job on the queue; in a thread of its own, so
+    that a send left without a timeout fails the test instead of hanging it."""
+    failures = []
+
+    def work():
+        try:
+            with app.app_context():
+                job = huey.dequeue()
+                assert job is not None, "no job was waiting"
+                huey.execute(job)
+        except BaseException as error:  # noqa: BLE001  (reported below)
+            failures.append(error)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the worker is stuck on the mail server"
+    assert failures == []
 
 
 @pytest.fixture
