@@ -107,7 +107,7 @@ def submit(user, claim_id: int, *, attested: bool, today: date | None = None) ->
         lifecycle.transition(ended, "supersede", None, actor=ActorKind.SYSTEM)
     try:
         with db.session.begin_nested():
-            lifecycle.transition(claim, "submit", user, exclusive=True)
+            lifecycle.transition(claim, "submit", user)
     except lifecycle.TransitionRaced:
         # The twin request (a double click, another tab) submitted it: return its claim.
         db.session.refresh(claim)
