@@ -291,10 +291,15 @@ def _users(partners, reviewers, organizations: dict[str, Organization], report: 
             ))
             report.count(kind, created=True)
             continue
+        moved = any(getattr(row, name) != value for name, value in values.items())
         changed = assign(row, email=person.email, name=person.name, locale=given(person, "locale"), **values)
-        if not verify_password(row.password_hash, person.password):
+        new_password = not verify_password(row.password_hash, person.password)
+        if new_password:
             row.password_hash = hash_password(person.password)
             changed = True
+        if moved or new_password:
+            # Another organization, role or kind, or a new password: sessions from before end.
+            row.end_sessions()
         report.count(kind, False, changed)
     _insert(User, new_rows)
 

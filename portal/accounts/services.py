@@ -32,6 +32,12 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (``User.session_version``); flushed, committed by the caller."""
+    user.end_sessions()
+    db.session.flush()
+
+
 def organization_admins(organization_id: int | None) -> list[User]:
     """The organization's active global admins: the people a user without access contacts."""
     if organization_id is None:
@@ -138,7 +144,9 @@ def change_role(actor: User, user_id: int, role: str) -> User:
         raise AccountError(
             _l("This is the last active global admin: make someone else a global admin first.")
         )
-    user.role = role
+    if user.role != role:
+        user.role = role
+        user.end_sessions()  # what the user may do changed: sign in again
     db.session.flush()
     return user
 
@@ -156,7 +164,9 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise AccountError(
             _l("This is the last active global admin: make someone else a global admin first.")
         )
-    user.active = active
+    if user.active != active:
+        user.active = active
+        user.end_sessions()  # neither a session from before nor a copy of it works again
     db.session.flush()
     return user
 

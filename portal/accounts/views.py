@@ -1,8 +1,9 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from portal.accounts import services
+from portal.accounts.auth import start_session
 from portal.accounts.forms import AddUserForm, LanguageForm, LoginForm, RoleForm
 from portal.accounts.permissions import Permission, permission_required
 from portal.extensions import db, limiter
@@ -29,8 +30,7 @@ def login():
             flash(_("Email or password is incorrect."), "error")
             return render_template("accounts/login.html", form=form), 200
         chosen_locale = session.get("locale")
-        session.clear()  # a fresh session on sign-in: nothing carried over from before
-        login_user(user)
+        start_session(user)  # a fresh session on sign-in: nothing carried over from before
         if user.locale is None and chosen_locale:
             services.set_locale(user, chosen_locale)
             db.session.commit()
@@ -40,9 +40,25 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign out. The session version is raised too, so a copy of this session's cookie (kept
+    by anyone) stops working with it; the user's other sessions end as well."""
+    return _sign_out(_("You are signed out."))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every session of the user: other browsers and devices, and this one."""
+    return _sign_out(_("You are signed out everywhere: every browser and device signed in as you must sign in again."))
+
+
+def _sign_out(message):
+    if current_user.is_authenticated:
+        services.end_sessions(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
-    flash(_("You are signed out."), "info")
+    flash(message, "info")
     return redirect(url_for("accounts.login"))
 
 
