@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal.accounts.auth import hash_password, verify_password
+from portal.accounts.emails import lookup_form
 from portal.accounts.models import AccountKind, Mpn, MpnEvent, Organization, User  # noqa: F401
 from portal.accounts.permissions import ASSIGNABLE_ROLES, Permission, Role, require
 from portal.extensions import db
@@ -19,7 +20,8 @@ class AccountError(Exception):
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The form an address is stored and looked up in: the one rule of ``portal/accounts/emails.py``."""
+    return lookup_form(email)
 
 
 def authenticate(email: str, password: str) -> User | None:
