@@ -149,7 +149,7 @@ def test_two_organizations_submitting_on_one_customer_and_product_at_once_are_bo
     check misses the other's uncommitted claim in some of them. After each round both withdraw,
     so the next starts with no claim on that customer and product."""
     combinations = [(WINGTIP, "d365-sales"), (NORTHWIND, "d365-finance"), (ADVENTURE, "d365-sales")]
-    for round_ in range(8):
+    for round_ in range(6):
         tenant, product = combinations[round_ % len(combinations)]
         with any_demo.test_request_context():
             gina_draft = complete_draft(person(GINA), valid_steps(tenant=tenant, product=product)).id
@@ -174,34 +174,39 @@ def test_two_organizations_submitting_on_one_customer_and_product_at_once_are_bo
 # --- what the loser sees ----------------------------------------------------------------------
 
 
-def test_the_reviewer_who_loses_the_race_sees_the_claim_as_it_stands_now_409(any_demo):
-    """The partner's withdrawal is written but not committed when the reviewer's request reads
-    the claim; it commits as soon as the reviewer's request reaches the claim's lock."""
+@pytest.mark.parametrize(("winner", "loser"), [
+    ((GINA, actions.withdraw), (RITA, "/review/claims/{}/start-review")),
+    ((RITA, actions.start_review), (GINA, "/claims/{}/withdraw")),
+], ids=["reviewer-loses", "partner-loses"])
+def test_who_loses_the_race_sees_the_claim_as_it_stands_now_409(any_demo, winner, loser):
+    """The winner's move is written but not committed when the loser's request reads the claim;
+    it commits as soon as the loser's request reaches the claim's lock."""
     claim_id = make_claim(any_demo, "submitted")
-    reviewer = sign_in(any_demo, RITA)
+    (winner_email, move), (loser_email, url) = winner, loser
+    client = sign_in(any_demo, loser_email)
     main = threading.get_ident()
     at_lock = threading.Event()
-    withdrawn = threading.Event()
+    moved = threading.Event()
     outcome = []
 
     def reaching_the_lock(_conn, _cursor, statement, *_args):
         text = " ".join(statement.split()).upper()
-        if threading.get_ident() == main and withdrawn.is_set() and (
-                "FOR UPDATE" in text or text.startswith("UPDATE CLAIMS")):
+        if threading.get_ident() == main and moved.is_set() and (
+                "FOR UPDATE" in text or "PG_ADVISORY_XACT_LOCK" in text or text.startswith("UPDATE CLAIMS")):
             at_lock.set()
 
-    def withdraw():
+    def win():
         with any_demo.test_request_context():
             try:
-                actions.withdraw(person(GINA), claim_id)
-                withdrawn.set()
+                move(person(winner_email), claim_id)
+                moved.set()
                 at_lock.wait(30)
                 db.session.commit()
                 outcome.append("done")
             except Exception as error:  # noqa: BLE001
                 db.session.rollback()
                 outcome.append(error)
-                withdrawn.set()
+                moved.set()
             finally:
                 db.session.remove()
 
@@ -209,17 +214,18 @@ def test_the_reviewer_who_loses_the_race_sees_the_claim_as_it_stands_now_409(any
         engine = db.engine
     event.listen(engine, "before_cursor_execute", reaching_the_lock)
     try:
-        partner = threading.Thread(target=withdraw)
-        partner.start()
-        assert withdrawn.wait(30)
-        response = reviewer.post(f"/review/claims/{claim_id}/start-review")
-        partner.join(30)
+        thread = threading.Thread(target=win)
+        thread.start()
+        assert moved.wait(30)
+        response = client.post(url.format(claim_id))
+        thread.join(30)
     finally:
         event.remove(engine, "before_cursor_execute", reaching_the_lock)
 
     assert outcome == ["done"]
     assert response.status_code == 409
     page = words(response)
-    assert "This claim changed while you were acting; here is where it stands now." in page
-    assert "Closed" in page
-    assert status_actions(any_demo, claim_id) == ["submit", "withdraw"]
+    assert "This claim changed while you were acting; here is where it stands now. Nothing you sent was saved." in page
+    now = {actions.withdraw: "Closed", actions.start_review: "Under review"}[move]
+    assert now in page
+    assert status_actions(any_demo, claim_id) == ["submit", move.__name__]
