@@ -89,6 +89,9 @@ def load(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Failed sign-ins per account (the submitted email), from any address: guessing one
+        # account's password from many addresses is limited too.
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute;20 per hour"),
         "TENANT_LOOKUP_LIMIT": os.environ.get("TENANT_LOOKUP_LIMIT", "60 per minute"),
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
         # Werkzeug's method for new password hashes. Tests set a cheap one; keep scrypt here.
