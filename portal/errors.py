@@ -5,6 +5,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal import hx
 from portal.accounts.permissions import PermissionDenied
 from portal.accounts.services import organization_admins
 from portal.claims.loader import ClaimNotFound
@@ -80,8 +81,12 @@ def init_app(app: Flask) -> None:
                           "the form again."),
             "path": _("The address contains characters that can't be used. Check the address."),
         }
-        return page("errors/generic.html", 400, title=_("What you sent can't be read"),
-                    message=messages[error.reason])
+        title, message = _("What you sent can't be read"), messages[error.reason]
+        if hx.is_htmx():
+            # An inline check or an htmx form: the message at the top of the page, the form kept.
+            return hx.response(render_template("errors/_alert.html", title=title, message=message), 422,
+                               reswap="none")
+        return page("errors/generic.html", 400, title=title, message=message)
 
     @app.errorhandler(400)
     def bad_request(_error):

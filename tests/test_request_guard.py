@@ -122,6 +122,27 @@ def test_a_nul_character_in_a_form_is_refused_with_a_clear_page_and_changes_noth
     assert _everything(any_demo) == before
 
 
+@pytest.mark.parametrize("case", ["comment", "wizard customer, inline", "wizard description"])
+def test_an_htmx_form_with_a_nul_gets_the_message_at_the_top_of_the_page_and_keeps_the_form(any_demo, claims, case):
+    who, path, data = FREE_TEXT[case]
+    client = sign_in(any_demo, who)
+    path = path.format_map(claims)
+    before = _everything(any_demo)
+
+    response = client.post(path, data=data, headers={"HX-Request": "true", "HX-Trigger-Name": "body"})
+
+    assert response.status_code == 422  # swapped by htmx (base.html's htmx-config)
+    assert response.headers["HX-Reswap"] == "none"  # the form stays as typed
+    page = response.get_data(as_text=True)
+    assert '<div id="page-alert" hx-swap-oob="true">' in page and 'role="alert"' in page
+    assert NUL_MESSAGE in words(response)
+    assert _everything(any_demo) == before
+
+
+def test_every_page_has_the_slot_for_that_message(any_demo):
+    assert '<div id="page-alert"></div>' in sign_in(any_demo, GINA).get("/").get_data(as_text=True)
+
+
 def test_a_lone_surrogate_is_refused_like_a_nul(any_demo, claims):
     """A browser can't send one (Werkzeug reads invalid UTF-8 as replacement characters), but
     any text that reaches the form is checked the same way."""
