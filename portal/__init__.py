@@ -5,7 +5,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import config, errors, hx, i18n, jobs, models, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
+from portal import config, errors, hx, i18n, jobs, models, request_guard, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
 from portal.accounts import auth
 from portal.accounts.views import bp as accounts_bp
 from portal.claims import tasks as claims_tasks  # noqa: F401  (the sweep's periodic job)
@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config.load(app.instance_path))
     if overrides:
         app.config.update(overrides)
+    request_guard.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)

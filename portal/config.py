@@ -93,6 +93,9 @@ def load(instance_path: str) -> dict:
         # account's password from many addresses is limited too.
         "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute;20 per hour"),
         "TENANT_LOOKUP_LIMIT": os.environ.get("TENANT_LOOKUP_LIMIT", "60 per minute"),
+        # New drafts per user (each is stored from the first step), and drafts held at once.
+        "DRAFT_RATE_LIMIT": os.environ.get("DRAFT_RATE_LIMIT", "10 per minute;100 per day"),
+        "DRAFTS_MAX": int(os.environ.get("DRAFTS_MAX", "100")),
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
         # Werkzeug's method for new password hashes. Tests set a cheap one; keep scrypt here.
         "PASSWORD_HASH_METHOD": "scrypt",

@@ -122,6 +122,7 @@ def users():
                 locale=form.locale.data,
             )
         except services.AccountError as error:
+            db.session.rollback()
             form.email.errors.append(str(error))
         else:
             db.session.commit()

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from portal import ratelimit
 from portal.accounts.permissions import Permission, require
 from portal.accounts.services import lock_organization
 from portal.claims import lifecycle
@@ -36,6 +37,26 @@ def draft_for(user, claim_id: int, *, for_update: bool = False) -> Claim:
     if claim.status != ClaimStatus.DRAFT:
         raise ClaimError(_l("This claim has been submitted and can no longer be edited in the wizard."))
     return claim
+
+
+class TooManyDrafts(ClaimError):
+    """New drafts come too fast, or the user holds as many as allowed."""
+
+
+def start_draft(user) -> Claim:
+    """A new draft the user asked for (the wizard's first step, a renewal). Drafts are stored
+    from the first step, so their number is bounded: ``DRAFT_RATE_LIMIT`` new ones in a
+    while, ``DRAFTS_MAX`` held at once."""
+    require(user, Permission.FILE_CLAIMS)
+    held = db.session.scalar(select(func.count()).select_from(Claim)
+                             .where(Claim.created_by_id == user.id, Claim.status == ClaimStatus.DRAFT))
+    if held >= current_app.config["DRAFTS_MAX"]:
+        raise TooManyDrafts(_l("You have %(n)s claims in progress, as many as you may hold. Submit or delete "
+                               "some of them from the home page before starting another.", n=held))
+    if not ratelimit.allow("DRAFT_RATE_LIMIT", str(user.id)):
+        raise TooManyDrafts(_l("You started many new claims in a short time. Wait a few minutes, or continue "
+                               "one of the claims in progress on the home page."))
+    return create_draft(user)
 
 
 def create_draft(user) -> Claim:
@@ -147,7 +168,7 @@ def renewal_draft(user, claim_id: int) -> Claim:
     if current is None:
         raise ClaimError(_l("The customer has no current subscription for this product yet. Check with your customer."))
     tenant = claim.tenant
-    draft = create_draft(user)
+    draft = start_draft(user)
     draft.draft = {
         "customer": {"tenant_id": [claim.tenant_id], "domain": [claim.domain or (tenant.domains[0].domain if tenant.domains else "")]},
         "product": {"solution_area": [claim.solution_area], "product": [""], "subscription_id": [current.subscription_id]},
