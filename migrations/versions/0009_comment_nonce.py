@@ -5,7 +5,7 @@ nothing to tell it from a new comment, so the retry added a second copy. The for
 random key stored with the comment; a second post with the same key shows the comment it added.
 
 Revision ID: 0009_comment_nonce
-Revises: 0007_search_trigram
+Revises: 0008_outbox_status
 Create Date: 2026-12-06 05:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0009_comment_nonce'
-down_revision = '0007_search_trigram'
+down_revision = '0008_outbox_status'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ the session at sign-in and compared with the user's row (already read on every r
 raising it ends every session of the user.
 
 Revision ID: 0012_session_version
-Revises: 0007_search_trigram
+Revises: 0009_comment_nonce
 Create Date: 2026-12-06 05:00:00.000000
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_session_version'
-down_revision = '0007_search_trigram'
+down_revision = '0009_comment_nonce'
 branch_labels = None
 depends_on = None
 
