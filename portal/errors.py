@@ -1,14 +1,16 @@
 """Error pages in the layout. A 403 for a partner lists the organization's admins to contact."""
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 
+from portal import hx
 from portal.accounts.permissions import PermissionDenied
 from portal.accounts.services import organization_admins
 from portal.claims.loader import ClaimNotFound
-from portal.extensions import db
-
+from portal.extensions import db, login_manager
+from portal.request_guard import BadInput
 
 
 def _admins_to_contact():
@@ -67,7 +69,39 @@ def init_app(app: Flask) -> None:
             message=_("The page was open too long or came from elsewhere. Reload the page and try again."),
         )
 
+    @app.errorhandler(BadInput)
+    def bad_input(error):
+        """Refused before any view ran (``portal.request_guard``): nothing was read or written."""
+        db.session.rollback()
+        messages = {
+            "characters": _("What you sent contains a character that can't be saved, such as a NUL or another "
+                            "invisible control character (sometimes pasted from another program). Remove it and "
+                            "send the form again."),
+            "nameless": _("The form sent a part without a name, so it can't be read. Reload the page and send "
+                          "the form again."),
+            "path": _("The address contains characters that can't be used. Check the address."),
+        }
+        title, message = _("What you sent can't be read"), messages[error.reason]
+        if hx.is_htmx():
+            # An inline check or an htmx form: the message at the top of the page, the form kept.
+            return hx.response(render_template("errors/_alert.html", title=title, message=message), 422,
+                               reswap="none")
+        return page("errors/generic.html", 400, title=title, message=message)
+
+    @app.errorhandler(400)
+    def bad_request(_error):
+        return page("errors/generic.html", 400, title=_("What you sent can't be read"),
+                    message=_("The request was incomplete or not in the expected form. Reload the page and try again."))
+
     @app.errorhandler(500)
     def server_error(_error):
-        db.session.rollback()
-        return page("errors/500.html", 500)
+        """The page cannot know whether what was sent was saved (the failure may have come after
+        the commit), and says so. When the database itself is what failed, the page is shown
+        as to a signed-out visitor: the layout would otherwise read the user from it again."""
+        try:
+            db.session.rollback()
+            return page("errors/500.html", 500)
+        except SQLAlchemyError:
+            db.session.remove()
+            g._login_user = login_manager.anonymous_user()  # Flask-Login's user for this request
+            return page("errors/500.html", 500)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.auth import hash_password, verify_password
+from portal.accounts.emails import lookup_form
 from portal.accounts.models import AccountKind, Mpn, MpnEvent, Organization, User  # noqa: F401
 from portal.accounts.permissions import ASSIGNABLE_ROLES, Permission, Role, require
 from portal.extensions import db
@@ -19,7 +21,8 @@ class AccountError(Exception):
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The form an address is stored and looked up in: the one rule of ``portal/accounts/emails.py``."""
+    return lookup_form(email)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -30,6 +33,12 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not ok or not user.active:
         return None
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (``User.session_version``); flushed, committed by the caller."""
+    user.end_sessions()
+    db.session.flush()
 
 
 def organization_admins(organization_id: int | None) -> list[User]:
@@ -103,24 +112,47 @@ def _member(actor: User, user_id: int) -> User:
 
 
 def add_user(actor: User, *, email: str, name: str, role: str, password: str, locale: str | None) -> User:
+    """Add a user to the actor's organization. Under the organization's lock, so identical
+    requests at once (a double click, a retry) add one user and the others are told it exists.
+    An address already used elsewhere (another organization, a reviewer) is refused without
+    saying so: a partner never learns who has an account outside its organization."""
     require(actor, Permission.MANAGE_USERS)
     if role not in ASSIGNABLE_ROLES:
         raise AccountError(_l("Choose one of the roles offered."))
     email = normalize_email(email)
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError(_l("A user with this email already exists."))
+    password_hash = hash_password(password)  # slow on purpose: before the lock, not under it
+    _lock_as(actor)
+    _refuse_taken(actor, email)
     user = User(
         email=email,
         name=name.strip(),
         role=role,
         locale=locale or None,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         kind=AccountKind.PARTNER,
         organization_id=actor.organization_id,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        # Taken a moment ago by a request the lock does not cover (another organization's).
+        _refuse_taken(actor, email)
+        raise AccountError(_TAKEN_ELSEWHERE) from None
     return user
+
+
+_TAKEN_ELSEWHERE = _l("This email address can't be used for a new user. Check it, or contact support if the "
+                      "person should be moved to your organization.")
+
+
+def _refuse_taken(actor: User, email: str) -> None:
+    owner = db.session.execute(select(User.organization_id).where(User.email == email)).first()
+    if owner is None:
+        return
+    if owner.organization_id == actor.organization_id:
+        raise AccountError(_l("A user with this email already exists."))
+    raise AccountError(_TAKEN_ELSEWHERE)
 
 
 def change_role(actor: User, user_id: int, role: str) -> User:
@@ -138,7 +170,9 @@ def change_role(actor: User, user_id: int, role: str) -> User:
         raise AccountError(
             _l("This is the last active global admin: make someone else a global admin first.")
         )
-    user.role = role
+    if user.role != role:
+        user.role = role
+        user.end_sessions()  # what the user may do changed: sign in again
     db.session.flush()
     return user
 
@@ -156,7 +190,9 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise AccountError(
             _l("This is the last active global admin: make someone else a global admin first.")
         )
-    user.active = active
+    if user.active != active:
+        user.active = active
+        user.end_sessions()  # neither a session from before nor a copy of it works again
     db.session.flush()
     return user
 

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.permissions import Permission, has_permission
@@ -17,6 +19,9 @@ from portal.claims.signals import comment_posted
 from portal.extensions import db
 
 MAX_LENGTH = 5000
+#: A comment form's one-time key: what ``new_nonce`` makes (URL-safe base64), at most this long.
+NONCE_MAX = 64
+_NONCE = re.compile(r"^[A-Za-z0-9_-]+$")
 KINDS = ("comment", "information_request", "reply", "dispute", "decision")
 
 
@@ -29,22 +34,59 @@ def can_comment(user, claim: Claim) -> bool:
 def post(user, claim: Claim, body: str, kind: str = "comment") -> Comment:
     """Add a comment (plain text) to the thread, with its history entry. The caller has
     loaded ``claim`` through a visibility check."""
+    comment, _added = post_once(user, claim, body, kind)
+    return comment
+
+
+def new_nonce() -> str:
+    """A comment form's one-time key (see ``post_once``)."""
+    return secrets.token_urlsafe(24)
+
+
+def _usable_nonce(nonce: str | None) -> str | None:
+    return nonce if nonce and len(nonce) <= NONCE_MAX and _NONCE.match(nonce) else None
+
+
+def post_once(user, claim: Claim, body: str, kind: str = "comment", nonce: str | None = None) -> tuple[Comment, bool]:
+    """``post``, idempotent on the form's one-time key ``nonce``: a form sent again (a retry
+    after an error page whose request had in fact committed, a resubmitted page, a double
+    click) returns the comment it added, and False, instead of adding a copy. Without a
+    usable key every post is a new comment."""
     body = (body or "").replace("\r\n", "\n").strip()
     if not can_comment(user, claim):
         raise ClaimError(_l("You can't comment on this claim."))
+    nonce = _usable_nonce(nonce)
+    if nonce is not None:
+        existing = _by_nonce(user, claim, nonce)
+        if existing is not None:
+            return existing, False
     if not body:
         raise ClaimError(_l("Write a comment first."))
     if len(body) > MAX_LENGTH:
         raise ClaimError(_l("A comment can have at most %(n)s characters.", n=MAX_LENGTH))
     if kind not in KINDS:
         raise ValueError(kind)
-    comment = Comment(claim_id=claim.id, author_id=user.id, body=body, kind=kind)
-    db.session.add(comment)
-    db.session.flush()
+    comment = Comment(claim_id=claim.id, author_id=user.id, body=body, kind=kind, nonce=nonce)
+    try:
+        with db.session.begin_nested():
+            db.session.add(comment)
+    except IntegrityError:
+        # The same form, sent twice at once: the other request added it a moment ago.
+        existing = _by_nonce(user, claim, nonce) if nonce is not None else None
+        if existing is None:
+            raise
+        return existing, False
     db.session.add(ClaimEvent(claim_id=claim.id, actor_id=user.id, kind="comment", action=kind, note=None))
     db.session.flush()
     comment_posted.send(claim, comment=comment, actor=user)
-    return comment
+    return comment, True
+
+
+def _by_nonce(user, claim: Claim, nonce: str) -> Comment | None:
+    found = db.session.scalar(select(Comment).where(Comment.claim_id == claim.id, Comment.nonce == nonce))
+    if found is not None and found.author_id != user.id:
+        raise ClaimError(_l("This comment form was already used. Reload the page and write your comment again."))
+    return found
 
 
 #: How many of the latest comments a claim page shows before "Show earlier comments".

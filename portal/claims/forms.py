@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import FileStorage
-from wtforms import MultipleFileField, TextAreaField
+from wtforms import HiddenField, MultipleFileField, TextAreaField
+
+from portal.claims.comments import new_nonce
 
 
 class _ActionForm(FlaskForm):
@@ -15,6 +17,8 @@ class _ActionForm(FlaskForm):
 
 class CommentForm(_ActionForm):
     body = TextAreaField()
+    #: One-time key of this form (comments.post_once): a form sent twice adds one comment.
+    nonce = HiddenField(default=new_nonce)
 
 
 class ResubmitForm(_ActionForm):

@@ -162,12 +162,18 @@ class Comment(db.Model):
     """The thread between the organization and the reviewers on one claim. Plain text."""
 
     __tablename__ = "comments"
-    __table_args__ = (Index("ix_comments_claim_id_id", "claim_id", "id"),)
+    __table_args__ = (
+        Index("ix_comments_claim_id_id", "claim_id", "id"),
+        # A comment form sent twice (a retry after an error, a resubmitted page) adds one comment.
+        Index("uq_comments_claim_id_nonce", "claim_id", "nonce", unique=True),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: comment, information_request, reply, dispute, decision
     kind: Mapped[str] = mapped_column(String(32), default="comment")
     body: Mapped[str] = mapped_column(Text)
+    #: The comment form's one-time key (``comments.new_nonce``); None for comments made otherwise.
+    nonce: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     author: Mapped[User | None] = relationship()

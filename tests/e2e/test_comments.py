@@ -40,3 +40,26 @@ def test_show_earlier_comments_brings_them_above_the_latest_without_a_reload(sig
     expect(page.get_by_role("link", name="Show earlier comments")).to_have_count(0)
     expect_settled(page)
     assert page.evaluate("() => window.e2eSameDocument === true"), "the page was reloaded"
+
+
+def test_two_comments_posted_in_a_row_both_appear_each_with_its_own_form_key(signed_in, demo, submitted_claim):
+    """The comment form's one-time key is renewed (out of band) after each htmx post, and the
+    form's reset keeps the new one: the second comment is added, not taken for a resubmission."""
+    login = fabrikam_admin(demo)
+    claim_id, _number = submitted_claim(login.email, f"Row Customer {uuid.uuid4().hex[:6]}")
+    page = signed_in(login)
+    page.goto(f"/claims/{claim_id}")
+    page.evaluate("() => { window.e2eSameDocument = true; }")
+    key = page.locator("#comment-nonce")
+    first_key = key.get_attribute("value")
+
+    for text in ("First in a row.", "Second in a row."):
+        page.get_by_label("Your comment").fill(text)
+        page.get_by_role("button", name="Post comment").click()
+        expect(page.locator("#comment-list > li", has_text=text)).to_have_count(1)
+        expect(page.get_by_label("Your comment")).to_have_value("")
+
+    expect(page.locator("#comment-list > li")).to_have_count(2)
+    assert key.input_value() not in ("", first_key)
+    expect_settled(page)
+    assert page.evaluate("() => window.e2eSameDocument === true"), "the page was reloaded"

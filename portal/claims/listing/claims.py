@@ -23,6 +23,7 @@ from portal.claims.models import Claim
 from portal.directory.models import Product, Tenant, TenantDomain
 from portal.directory.source import normalize_guid
 from portal.extensions import db
+from portal.request_guard import MAX_ID
 
 PAGE_SIZE = 25
 SORTS = ("newest", "oldest", "due", "customer")
@@ -128,7 +129,9 @@ def _search(query, text: str):
     planner drives from the sort's index, where matching claims come soon."""
     number = _NUMBER.match(text)
     if number:
-        return query.where(Claim.id == int(number.group(1)))
+        # A number beyond any claim's id finds none (and never reaches the INTEGER column).
+        claim_id = int(number.group(1))
+        return query.where(Claim.id == claim_id if claim_id <= MAX_ID else false())
     guid = normalize_guid(text)
     if guid:
         return query.where(Claim.tenant_id == guid)

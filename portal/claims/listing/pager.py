@@ -20,10 +20,10 @@ from sqlalchemy import tuple_
 
 from portal.claims.models import Claim
 from portal.extensions import db
+from portal.request_guard import MAX_ID, unreadable
 
 #: A cursor carries a sort value (up to a 200-character customer name, escaped).
 CURSOR_MAX = 4096
-_MAX_ID = 2**31 - 1  # claims.id is an INTEGER column
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def decode(cursor: str | None, order: Order) -> tuple[Any, int] | None:
     try:
         first, last_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         last_id = int(last_id)
-        if not 0 <= last_id <= _MAX_ID:
+        if not 0 <= last_id <= MAX_ID:
             return None
         if first is None:
             return None, last_id
@@ -62,7 +62,7 @@ def decode(cursor: str | None, order: Order) -> tuple[Any, int] | None:
             first = datetime.fromisoformat(first)
         elif order.kind is date:
             first = date.fromisoformat(first)
-        elif not isinstance(first, str) or "\x00" in first:
+        elif not isinstance(first, str) or unreadable(first):
             return None
         return first, last_id
     except (ValueError, TypeError, OverflowError, RecursionError, json.JSONDecodeError, binascii.Error):

@@ -9,7 +9,7 @@ from portal import hx
 from portal.accounts.permissions import Permission, permission_required
 from portal.claims import actions, comments, lifecycle, page
 from portal.claims.base import ClaimStatus
-from portal.claims.errors import ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError
 from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, ResubmitForm
 from portal.claims.loader import ClaimNotFound, claim_or_404, glance
 from portal.claims.views.blueprint import bp
@@ -17,6 +17,7 @@ from portal.claims.views.wizard import upload_limits
 from portal.claims.wizard import drafts
 from portal.claims.wizard.edit import Editor
 from portal.extensions import db
+from portal.request_guard import id_arg
 
 
 @bp.post("/<int:claim_id>/delete")
@@ -37,7 +38,7 @@ def thread_context(claim) -> dict:
     else:
         shown = comments.latest(claim.id)
     return {"thread": shown.comments, "earlier": shown.earlier,
-            "comment_form": CommentForm() if comments.can_comment(current_user, claim) else None}
+            "comment_form": CommentForm(formdata=None) if comments.can_comment(current_user, claim) else None}
 
 
 @bp.get("/<int:claim_id>")
@@ -48,8 +49,21 @@ def show(claim_id):
         return redirect(url_for("claims.resume", claim_id=claim.id))
     if current_user.is_reviewer:
         return redirect(url_for("review.claim", claim_id=claim.id, **request.args))
+    return _page(claim)
+
+
+def _page(claim, status=200):
     return render_template("claims/show.html", claim=claim, page=page.build(current_user, claim),
-                           refused=(), added=(), **thread_context(claim), **upload_limits())
+                           refused=(), added=(), **thread_context(claim), **upload_limits()), status
+
+
+@bp.errorhandler(ClaimChanged)
+def changed(error):
+    """Another request moved the claim while this one acted: nothing of this one was written;
+    the claim's page as it stands now, with the message, answered 409."""
+    db.session.rollback()
+    flash(str(error.message), "error")
+    return _page(claim_or_404(error.claim_id, for_page=True), 409)
 
 
 def _act(claim_id, do, success):
@@ -128,7 +142,7 @@ def poll_comments(claim_id):
     page learns of a deadline that passed at its next poll. Nothing new costs one indexed
     query and answers with no content (204), or stops the polling (286) once the claim is
     closed."""
-    after = request.args.get("after", 0, type=int)
+    after = id_arg("after") or 0
     shown_status = request.args.get("status")
     try:
         seen = glance(current_user, claim_id)
@@ -151,7 +165,7 @@ def poll_comments(claim_id):
 def earlier_comments(claim_id):
     """The comments before ``before``, for "Show earlier comments"."""
     claim = claim_or_404(claim_id)
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     if not hx.wants_fragment() or before is None:
         return redirect(_claim_url(claim, comments="all") + "#thread-heading")
     shown = comments.latest(claim.id, before_id=before)
@@ -161,20 +175,30 @@ def earlier_comments(claim_id):
 @bp.post("/<int:claim_id>/comments")
 @permission_required(Permission.COMMENT)
 def comment(claim_id):
+    """Post a comment; a form sent again (same one-time key) shows the comment it added.
+    The answer is made before the commit: after it, nothing is read from the database, so a
+    connection lost right after the commit cannot turn a saved comment into an error page."""
     claim = claim_or_404(claim_id, for_update=True)
+    form = CommentForm()
     try:
-        comments.post(current_user, claim, CommentForm().body.data)
+        _comment, added = comments.post_once(current_user, claim, form.body.data, nonce=form.nonce.data)
     except ClaimError as error:
         db.session.rollback()
         if hx.wants_fragment():
             return render_template("claims/_comment_error.html", message=error.message), 422
         flash(str(error.message), "error")
         return redirect(_claim_url(claim))
-    db.session.commit()
     if hx.wants_fragment():
-        # The poller brings the new comment, to the author as to everyone else.
-        return hx.response(render_template("claims/_comment_error.html", message=None), trigger="comments-changed")
-    return redirect(_claim_url(claim) + "#thread-heading")
+        # The poller brings the new comment, to the author as to everyone else; the form gets
+        # a fresh one-time key for the next comment.
+        answer = hx.response(render_template("claims/_comment_error.html", message=None, nonce=comments.new_nonce()),
+                             trigger="comments-changed")
+    else:
+        answer = redirect(_claim_url(claim) + "#thread-heading")
+    db.session.commit()
+    if not added and not hx.wants_fragment():
+        flash(_("Your comment was already posted."), "info")
+    return answer
 
 
 def _claim_url(claim, **args):

@@ -35,7 +35,11 @@ def upload_limits() -> dict:
 @bp.post("/new")
 @permission_required(Permission.FILE_CLAIMS)
 def new():
-    claim = drafts.create_draft(current_user)
+    try:
+        claim = drafts.start_draft(current_user)
+    except drafts.TooManyDrafts as error:
+        db.session.rollback()
+        return render_template("errors/generic.html", title=_("Too many new claims"), message=error.message), 429
     db.session.commit()
     return redirect(url_for("claims.step", claim_id=claim.id, step=STEPS[0]))
 
@@ -68,8 +72,11 @@ def step(claim_id, step):
         return redirect(url_for("claims.show", claim_id=claim_id))
     wizard = Wizard(claim, current_user)
     if request.method == "POST":
-        if step != "review":
-            wizard.save(step, request.form)
+        if step != "review" and not wizard.save(step, request.form):
+            db.session.rollback()
+            flash(_("What you typed is longer than this step's fields take, so it was not kept. "
+                    "Shorten it and try again."), "error")
+            return redirect(url_for("claims.step", claim_id=claim.id, step=step))
         if request.form.get("action") == "back":
             db.session.commit()
             return redirect(url_for("claims.step", claim_id=claim.id, step=previous_step(step) or step))

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from portal import ratelimit
 from portal.accounts.permissions import Permission, require
 from portal.accounts.services import lock_organization
 from portal.claims import lifecycle
@@ -38,6 +39,26 @@ def draft_for(user, claim_id: int, *, for_update: bool = False) -> Claim:
     return claim
 
 
+class TooManyDrafts(ClaimError):
+    """New drafts come too fast, or the user holds as many as allowed."""
+
+
+def start_draft(user) -> Claim:
+    """A new draft the user asked for (the wizard's first step, a renewal). Drafts are stored
+    from the first step, so their number is bounded: ``DRAFT_RATE_LIMIT`` new ones in a
+    while, ``DRAFTS_MAX`` held at once."""
+    require(user, Permission.FILE_CLAIMS)
+    held = db.session.scalar(select(func.count()).select_from(Claim)
+                             .where(Claim.created_by_id == user.id, Claim.status == ClaimStatus.DRAFT))
+    if held >= current_app.config["DRAFTS_MAX"]:
+        raise TooManyDrafts(_l("You have %(n)s claims in progress, as many as you may hold. Submit or delete "
+                               "some of them from the home page before starting another.", n=held))
+    if not ratelimit.allow("DRAFT_RATE_LIMIT", str(user.id)):
+        raise TooManyDrafts(_l("You started many new claims in a short time. Wait a few minutes, or continue "
+                               "one of the claims in progress on the home page."))
+    return create_draft(user)
+
+
 def create_draft(user) -> Claim:
     require(user, Permission.FILE_CLAIMS)
     claim = Claim(organization_id=user.organization_id, created_by_id=user.id, status=ClaimStatus.DRAFT, draft={})
@@ -57,10 +78,14 @@ def delete_draft(user, claim_id: int) -> None:
 
 
 def drafts_of(user) -> list[Claim]:
+    """The user's drafts for their organization as it is now: a user the directory import moved
+    to another organization no longer sees the drafts begun for the old one (``may_see`` refuses
+    them too), and its admins never see them either."""
     return list(
         db.session.scalars(
             select(Claim)
-            .where(Claim.created_by_id == user.id, Claim.status == ClaimStatus.DRAFT)
+            .where(Claim.created_by_id == user.id, Claim.organization_id == user.organization_id,
+                   Claim.status == ClaimStatus.DRAFT)
             .options(joinedload(Claim.tenant), joinedload(Claim.product))
             .order_by(Claim.updated_at.desc(), Claim.id.desc())
         )
@@ -107,7 +132,7 @@ def submit(user, claim_id: int, *, attested: bool, today: date | None = None) ->
         lifecycle.transition(ended, "supersede", None, actor=ActorKind.SYSTEM)
     try:
         with db.session.begin_nested():
-            lifecycle.transition(claim, "submit", user, exclusive=True)
+            lifecycle.transition(claim, "submit", user)
     except lifecycle.TransitionRaced:
         # The twin request (a double click, another tab) submitted it: return its claim.
         db.session.refresh(claim)
@@ -143,7 +168,7 @@ def renewal_draft(user, claim_id: int) -> Claim:
     if current is None:
         raise ClaimError(_l("The customer has no current subscription for this product yet. Check with your customer."))
     tenant = claim.tenant
-    draft = create_draft(user)
+    draft = start_draft(user)
     draft.draft = {
         "customer": {"tenant_id": [claim.tenant_id], "domain": [claim.domain or (tenant.domains[0].domain if tenant.domains else "")]},
         "product": {"solution_area": [claim.solution_area], "product": [""], "subscription_id": [current.subscription_id]},

@@ -8,10 +8,12 @@ and a draft resumes on any device.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
+from wtforms.fields.core import UnboundField
 
 from portal.claims.models import Claim
 from portal.claims.rules import mpn_warning
@@ -57,9 +59,27 @@ def next_step(step: str) -> str | None:
     return STEPS[index + 1] if index + 1 < len(STEPS) else None
 
 
-def raw_input(formdata) -> dict[str, list[str]]:
-    """What the user typed for one step, as stored on the draft."""
-    return {key: formdata.getlist(key) for key in formdata.keys() if key not in _NOT_ANSWERS}
+#: The most a step keeps of one answer, in characters: twice the longest field's limit (the
+#: description's 5,000), so a field's own message says what is too long, while no post can
+#: grow a draft by more than a few tens of kB.
+STORED_VALUE_MAX = 10_000
+
+
+@cache
+def field_names(step: str) -> frozenset[str]:
+    """The names of a step's fields: all a draft keeps of what was posted for it."""
+    form = FORMS[step]
+    return frozenset(name for name in dir(form) if isinstance(getattr(form, name, None), UnboundField))
+
+
+def raw_input(formdata, step: str) -> dict[str, list[str]] | None:
+    """What the user typed for one step, as stored on the draft: the step's own fields, one
+    value each (what its form reads). None when an answer is longer than anyone types
+    (``STORED_VALUE_MAX``): nothing of it is kept."""
+    kept = {key: formdata.getlist(key)[:1] for key in formdata.keys() if key in field_names(step) and key not in _NOT_ANSWERS}
+    if any(len(value) > STORED_VALUE_MAX for values in kept.values() for value in values):
+        return None
+    return kept
 
 
 @dataclass
@@ -171,11 +191,16 @@ class Wizard:
                 f.errors = []
         return result, shown
 
-    def save(self, step: str, formdata) -> None:
-        """Keep what was typed, valid or not: nothing typed is ever lost."""
+    def save(self, step: str, formdata) -> bool:
+        """Keep what was typed, valid or not: nothing typed is ever lost. Returns False, keeping
+        nothing, for answers longer than any field takes (``raw_input``)."""
+        typed = raw_input(formdata, step)
+        if typed is None:
+            return False
         draft = dict(self.claim.draft or {})
-        draft[step] = raw_input(formdata)
+        draft[step] = typed
         self.claim.draft = draft
+        return True
 
     def apply_to_claim(self) -> None:
         """Copy what is established onto the claim's columns (shown in lists, used by rules)."""
