@@ -108,7 +108,11 @@ _COMMENT_EVENTS = {
     "reply": _l("Reply posted"),
 }
 
+#: A request still unanswered when the claim closed: nobody waits for the customer any more.
+CONSENT_NO_LONGER_NEEDED = _l("No longer needed")
+
 _CONSENT_EVENTS = {
+    "consent_superseded": _l("Consent request withdrawn: the customer contact changed"),
     "consent_requested": _l("Consent asked of the customer by email"),
     "consent_confirmed": _l("Confirmed by the customer"),
     "consent_declined": _l("Declined by the customer"),
@@ -148,8 +152,12 @@ def action_label(action: str | None) -> str:
     return _label(ACTION_LABELS, action, action or "")
 
 
-def consent_label(state: str | None) -> str:
-    """The consent state as the claim page, the reviewer and the CSV export show it."""
+def consent_label(state: str | None, status: str | None = None) -> str:
+    """The consent state as the claim page, the reviewer and the CSV export show it. A request
+    unanswered when the claim closed (withdrawn, rejected for good...) is "no longer needed":
+    its link no longer acts, so nobody is waiting for the customer."""
+    if state == "pending" and status == ClaimStatus.CLOSED:
+        return str(CONSENT_NO_LONGER_NEEDED)
     return _label(CONSENT_LABELS, state, str(state))
 
 

@@ -275,6 +275,37 @@ def mpn_warning(mpn, activity: str | None) -> bool:
     return mpn is not None and not mpn.incentives_enrolled and activity in INCENTIVE_ACTIVITIES
 
 
+# Step 5 -------------------------------------------------------------------------------
+
+#: How many labels of an address's domain are tried against the tenant's domains (the domain,
+#: then each parent: mail.eu.contoso.com, eu.contoso.com, contoso.com).
+_CONTACT_DOMAIN_DEPTH = 8
+
+
+def check_contact_domain(tenant: Tenant | None, email: str, example: str | None = None) -> FieldError | None:
+    """The customer contact confirms the association from the link emailed to them, so the
+    address must be the customer's: its domain one of the tenant's domains, or a subdomain of
+    one (Microsoft Entra ID counts a subdomain of a verified domain as verified). Otherwise a
+    partner could name its own address and confirm its own claim."""
+    if tenant is None:
+        return None
+    labels = normalize_domain(email.rpartition("@")[2]).split(".")
+    candidates = [".".join(labels[i:]) for i in range(len(labels) - 1)][-_CONTACT_DOMAIN_DEPTH:]
+    if any(directory().tenant_has_domain(tenant.tenant_id, candidate) for candidate in candidates):
+        return None
+    example = example or next((row.domain for row in tenant.domains), "")
+    return _error(
+        _l(
+            "The customer contact's email address must be at one of the customer's domains, such as "
+            "%(domain)s: the customer confirms the association from it. Contact your customer to make "
+            "sure you have the correct details.",
+            domain=example,
+        ),
+        "contact_domain_mismatch",
+        support=True,
+    )
+
+
 # Step 6 -------------------------------------------------------------------------------
 
 

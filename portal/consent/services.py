@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from portal.claims import lifecycle, locks
-from portal.claims.base import ActorKind
+from portal.claims.base import ActorKind, ClaimStatus
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 from portal.notifications import services as notifications
@@ -25,7 +25,9 @@ SALT = "cpor-customer-consent"
 
 
 class ConsentError(Exception):
-    """The link cannot be used: ``reason`` is invalid, expired or used."""
+    """The link cannot be used: ``reason`` is invalid, expired, used (answered), superseded
+    (a newer request was sent, perhaps to another contact) or closed (the claim is over, so no
+    answer is needed)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -65,9 +67,24 @@ def request_consent(claim: Claim) -> str | None:
     return token
 
 
+def replace_consent_request(claim: Claim) -> str | None:
+    """The customer contact changed (an edit of a returned claim): the request sent to the old
+    address is revoked (its link stops working, whatever was answered from it) and the new
+    contact is asked. Returns the new token."""
+    if claim.consent_state is not None:
+        db.session.add(ClaimEvent(claim_id=claim.id, kind="consent", action="consent_superseded"))
+    claim.consent_nonce = None
+    claim.consent_state = None
+    claim.consent_decided_at = None
+    claim.consent_message = None
+    return request_consent(claim)
+
+
 def open_link(token: str, *, for_update: bool = False) -> Claim:
-    """The claim a link is for, or ``ConsentError``: invalid (forged, tampered), expired, or
-    used (already answered, or superseded by a newer link)."""
+    """The claim a link is for, or ``ConsentError``: invalid (forged, tampered), expired, used
+    (already answered), superseded by a newer link, or closed: once a claim is closed
+    (withdrawn, rejected for good, disassociated, superseded) the customer's answer changes
+    nothing, so the link no longer acts."""
     max_age = current_app.config["CONSENT_MAX_AGE_DAYS"] * 24 * 3600
     try:
         data = _serializer().loads(token, max_age=max_age)
@@ -84,9 +101,13 @@ def open_link(token: str, *, for_update: bool = False) -> Claim:
     claim = db.session.scalars(query).first()
     if claim is None:
         raise ConsentError("invalid")
-    if claim.consent_nonce != data["n"] or claim.consent_state != "pending":
+    if claim.consent_nonce == data["n"] and claim.consent_state == "pending" and claim.status != ClaimStatus.CLOSED:
+        return claim
+    if claim.consent_state in ("confirmed", "declined"):
         raise ConsentError("used")
-    return claim
+    if claim.status == ClaimStatus.CLOSED:
+        raise ConsentError("closed")
+    raise ConsentError("superseded")
 
 
 def answer(token: str, confirmed: bool, message: str | None) -> Claim:
@@ -99,7 +120,8 @@ def answer(token: str, confirmed: bool, message: str | None) -> Claim:
     # (SQLite ignores the row lock that serializes them on PostgreSQL).
     spent = db.session.execute(
         update(Claim)
-        .where(Claim.id == claim.id, Claim.consent_nonce == claim.consent_nonce, Claim.consent_state == "pending")
+        .where(Claim.id == claim.id, Claim.consent_nonce == claim.consent_nonce, Claim.consent_state == "pending",
+               Claim.status != ClaimStatus.CLOSED)
         .values(consent_state=state, consent_nonce=None)
         .execution_options(synchronize_session=False)
     )

@@ -8,7 +8,7 @@ from portal.extensions import db, limiter
 
 bp = Blueprint("consent", __name__, url_prefix="/consent")
 
-_STATUS = {"invalid": 404, "expired": 410, "used": 409}
+_STATUS = {"invalid": 404, "expired": 410, "used": 409, "superseded": 409, "closed": 410}
 
 
 def _refusal(reason):
@@ -16,6 +16,8 @@ def _refusal(reason):
         "invalid": _("This link isn't valid. Check that you copied the whole address from the email."),
         "expired": _("This link has expired. Ask the partner to send a new request."),
         "used": _("This request has already been answered. Thank you."),
+        "superseded": _("This link has been replaced by a newer request. If you are still the customer's contact, use the link in the most recent email."),
+        "closed": _("This claim is closed, so your answer is no longer needed. Nothing was recorded. Thank you."),
     }
     return render_template("consent/refused.html", message=messages[reason]), _STATUS[reason]
 

@@ -133,7 +133,7 @@ def valid_steps(
         "contacts": {
             "customer_name": "Dana Customer",
             "customer_title": "CIO",
-            "customer_email": "dana@customer.example",
+            "customer_email": f"dana@{DOMAINS.get(tenant, DOMAINS[WINGTIP])}",  # the customer's own address
             "partner_name": "Gina Martin",
             "partner_email": "gina@fabrikam.example",
         },

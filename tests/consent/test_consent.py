@@ -52,7 +52,7 @@ def test_submitting_a_claim_emails_the_customer_contact_a_consent_link(demo):
     walker = Walker(sign_in(demo, GINA))
     claim_id = walker.file_claim()
     (request,) = consent_emails(demo)
-    assert request.recipient == "dana@customer.example"
+    assert request.recipient == "dana@wingtiptoys.com"
     # No account, no language setting: English, then French.
     assert request.subject == ("Please confirm your partner of record: Fabrikam Consulting"
                                " / Veuillez confirmer votre partenaire attitré\u00a0: Fabrikam Consulting")

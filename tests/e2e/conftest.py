@@ -313,7 +313,7 @@ def submitted_claim(portal_app):
         from portal.claims.base import ClaimStatus
         from portal.claims.files import storage
         from portal.claims.models import Claim, ClaimFile
-        from portal.directory.models import Product, Tenant
+        from portal.directory.models import Product, Tenant, TenantDomain
         from portal.timeutil import utcnow
 
         with portal_app.test_request_context():
@@ -326,6 +326,9 @@ def submitted_claim(portal_app):
             if tenant is None:
                 tenant = Tenant(tenant_id=tenant_id or str(uuid.uuid4()), name=customer)
                 db.session.add(tenant)
+                # The customer contact's address must be at one of the tenant's domains.
+                db.session.add(TenantDomain(domain=f"customer-{tenant.tenant_id[:8]}.example", tenant=tenant))
+                db.session.flush()
             item = db.session.get(Product, product)
             claim = Claim(
                 organization_id=user.organization_id,
@@ -339,7 +342,7 @@ def submitted_claim(portal_app):
                 mpn_pk=mpn.id,
                 customer_contact_name="Dana Customer",
                 customer_contact_title="CIO",
-                customer_contact_email="dana@customer.example",
+                customer_contact_email=f"dana@{tenant.domains[0].domain}",
                 partner_contact_name=user.name,
                 partner_contact_email=user.email,
                 description="Workshops and a pilot of the product for the sales team.",

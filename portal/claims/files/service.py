@@ -22,6 +22,22 @@ from portal.timeutil import utcnow
 
 
 
+#: What the user reads for each reason a file's content is refused.
+REFUSALS = {
+    kinds.Refusal.EMPTY: _l("The file is empty."),
+    kinds.Refusal.UNKNOWN: _l("This file isn't a PDF, DOCX, XLSX, PNG, JPEG, MSG or EML file (checked by its content, not its name)."),
+    kinds.Refusal.OLD_OFFICE: _l("This is an older Office file (such as a DOC or XLS), which can't be accepted. Save it as a DOCX, an XLSX or a PDF and upload that."),
+    kinds.Refusal.MACROS: _l("This Office document contains macros or is set up to run them, which can't be accepted. Save it as a plain DOCX or XLSX, or as a PDF, and upload that."),
+    kinds.Refusal.ARCHIVE_TOO_LARGE: _l("This document would unpack to far more than a real document does (more than %(size)s, or %(ratio)s times its own size). Save it again, or as a PDF, and upload that."),
+    kinds.Refusal.ARCHIVE_TOO_MANY_ENTRIES: _l("This document holds more than %(count)s parts, far more than a real document does. Save it again, or as a PDF, and upload that."),
+}
+
+
+def refusal_message(reason: kinds.Refusal) -> str:
+    return str(REFUSALS[reason] % {"size": human_size(kinds.MAX_UNCOMPRESSED_BYTES),
+                                   "ratio": kinds.MAX_COMPRESSION_RATIO, "count": kinds.MAX_ZIP_ENTRIES})
+
+
 @dataclass
 class UploadOutcome:
     added: list[ClaimFile]
@@ -54,7 +70,8 @@ def human_size(size: int) -> str:
 
 def add_files(user, claim_id: int, uploads) -> UploadOutcome:
     """Store each uploaded file whose content is an accepted type, within the size and count
-    limits; refuse the others one by one with the reason."""
+    limits; refuse the others one by one with the reason. A file keeps the name it came with
+    but the extension of what it is (``invoice.hta`` holding an email is kept as ``invoice.eml``)."""
     claim = claim_for_files(user, claim_id)
     max_bytes = current_app.config["UPLOAD_MAX_BYTES"]
     max_files = current_app.config["UPLOAD_MAX_FILES"]
@@ -67,18 +84,17 @@ def add_files(user, claim_id: int, uploads) -> UploadOutcome:
         if count >= max_files:
             outcome.refused.append((name, str(_l("A claim can have at most %(n)s files. Remove one to add another.", n=max_files))))
             continue
-        kind = kinds.detect(upload.stream)
+        size = upload.stream.seek(0, 2)
         upload.stream.seek(0)
-        if kind is None:
-            empty = not upload.stream.read(1)
-            upload.stream.seek(0)
-            reason = (
-                _l("The file is empty.")
-                if empty
-                else _l("This file isn't a PDF, DOCX, XLSX, PNG, JPEG, MSG or EML file (checked by its content, not its name).")
-            )
-            outcome.refused.append((name, str(reason)))
+        if size > max_bytes:
+            outcome.refused.append((name, str(_l("The file is larger than %(size)s.", size=human_size(max_bytes)))))
             continue
+        try:
+            kind = kinds.identify(upload.stream)
+        except kinds.Refused as refused:
+            outcome.refused.append((name, refusal_message(refused.reason)))
+            continue
+        name = kinds.download_name(name, kind)
         try:
             stored = storage.save(upload.stream, max_bytes)
         except storage.FileTooLarge:
@@ -120,6 +136,7 @@ def remove_file(user, claim_id: int, file_id: int) -> None:
 
 
 def file_for_download(user, claim_id: int, file_id: int) -> ClaimFile:
+    """A file the user may download (404 otherwise); the view serves it as its kind."""
     claim = visible_claim(user, claim_id)
     row = next((f for f in claim.files if f.id == file_id), None)
     if row is None:

@@ -40,6 +40,7 @@ class RowWriter:
         self.activities = {activity: activity_label(activity) for activity in Activity}
         self.areas = {area: area_label(area) for area in AREA_LABELS}
         self.consent = {state: consent_label(state) for state in CONSENT_LABELS}
+        self.closed_consent = {state: consent_label(state, ClaimStatus.CLOSED) for state in CONSENT_LABELS}
         self.yes_no = {True: _("yes"), False: _("no")}
 
     def cells(self, row) -> list[str]:
@@ -53,7 +54,8 @@ class RowWriter:
                  neutralise(customer), tenant_id or "", self.areas.get(solution_area) or area_label(solution_area),
                  neutralise(product), self.activities.get(activity) or activity_label(activity), mpn_id or "",
                  submitted_at.date().isoformat() if submitted_at else "", due_on.isoformat() if due_on else "",
-                 self.consent.get(consent_state) or consent_label(consent_state)]
+                 (self.closed_consent if status == ClaimStatus.CLOSED else self.consent).get(consent_state)
+                 or consent_label(consent_state, status)]
         if self.reviewer:
             cells.insert(1, neutralise(partner))
         return cells

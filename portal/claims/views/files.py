@@ -9,7 +9,7 @@ from flask_login import current_user
 from portal import hx
 from portal.accounts.permissions import Permission, permission_required
 from portal.claims.base import ClaimStatus
-from portal.claims.files import service, storage
+from portal.claims.files import kinds, service, storage
 from portal.claims.forms import UploadForm
 from portal.claims.loader import claim_or_404
 from portal.claims.views.blueprint import bp
@@ -69,7 +69,13 @@ def remove_file(claim_id, file_id):
 @permission_required(Permission.VIEW_CLAIMS)
 def download(claim_id, file_id):
     row = service.file_for_download(current_user, claim_id, file_id)
-    response = send_file(storage.open_file(row.storage_key), mimetype=row.content_type, as_attachment=True,
-                         download_name=row.filename)
+    kind = kinds.FileKind(row.kind)
+    # Served as what the content is, whatever it was called: the kind's extension and type
+    # (files uploaded before names followed the kind are renamed here), never sniffed, never
+    # shown in the browser.
+    response = send_file(storage.open_file(row.storage_key), mimetype=kinds.CONTENT_TYPES[kind], as_attachment=True,
+                         download_name=kinds.download_name(row.filename, kind))
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -12,6 +12,7 @@ from portal.claims.errors import ClaimError
 from portal.claims.loader import load_for_change
 from portal.claims.rules import mpn_warning
 from portal.claims.wizard.flow import answers_for, apply_editable, build_form
+from portal.consent.services import replace_consent_request
 from portal.timeutil import utcnow
 
 #: The wizard's steps whose answers a returned claim may change.
@@ -29,7 +30,8 @@ class Editor:
         self.claim = load_for_change(user, claim_id)
         if self.claim.status != ClaimStatus.PARTNER_ACTION_REQUIRED or user.is_reviewer:
             raise ClaimError(_l("This claim can be edited only when the reviewer asks for more information."))
-        self.answers = answers_for(self.claim, user, utcnow().date(), activity=self.claim.activity)
+        self.answers = answers_for(self.claim, user, utcnow().date(), activity=self.claim.activity,
+                                   tenant=self.claim.tenant, domain=self.claim.domain)
         self.forms = self._build(None)
 
     def _initial(self, step: str) -> dict:
@@ -58,6 +60,9 @@ class Editor:
         changed = [_HISTORY_NAMES.get(name, name) for name in _EDITED if getattr(self.claim, name) != before[name]]
         if changed:
             actions.record_edit(self.user, self.claim, changed)
+        if (before["customer_contact_email"] or "").lower() != (self.claim.customer_contact_email or "").lower():
+            # The link went to the old address: it stops working, and the new contact is asked.
+            replace_consent_request(self.claim)
         return True
 
     def mpn_warning(self) -> bool:

@@ -235,6 +235,10 @@ class ContactsForm(StepForm):
     partner_name = StringField(_l("Partner contact name"), validators=[_required(_l("Enter your contact's name.")), Length(max=200)])
     partner_email = StringField(_l("Partner contact email"), validators=[_required(_l("Enter your contact's email.")), _email, Length(max=254)])
 
+    def check(self, answers):
+        if self.customer_email.data and not self.customer_email.errors:
+            _add(self.customer_email, rules.check_contact_domain(answers.tenant, self.customer_email.data.strip(), answers.domain))
+
     def apply(self, answers):
         answers.contacts = {
             "customer_contact_name": self.customer_name.data.strip(),

@@ -6,7 +6,9 @@ import zlib
 import pytest
 from werkzeug.datastructures import FileStorage
 
-from portal.claims.files.kinds import CONTENT_TYPES, EXTENSIONS, FileKind, detect
+from portal.claims.files import kinds
+from portal.claims.files.kinds import CONTENT_TYPES, EXTENSIONS, FileKind, Refusal, detect, download_name, identify
+from tests.claims.files import samples
 from tests.factories import poe_template_docx
 
 OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -124,7 +126,7 @@ def ole_bytes(stream_name, sector_shift=9, directory_sector=0, padding=512 - 8):
 
 
 def msg_bytes():
-    return ole_bytes("__substg1.0_0037001F")
+    return samples.msg_bytes()
 
 
 def eml_bytes(newline="\r\n"):
@@ -199,13 +201,9 @@ def test_detects_from_a_path(tmp_path):
 
 
 def test_msg_whose_directory_lies_past_the_first_megabyte_is_detected():
-    data = ole_bytes("Root Entry", directory_sector=0)
-    header = bytearray(data[:512])
-    directory_sector = 2100
-    header[0x30:0x34] = directory_sector.to_bytes(4, "little")
-    body = b"\x00" * ((directory_sector + 1) * 512 - 512)
-    data = bytes(header) + body + "__substg1.0_0037001F".encode("utf-16-le")
-    assert len(data) > 1024 * 1024
+    attachment = {"__attach_version1.0_#00000000/__substg1.0_37010102": b"%PDF-1.7" + bytes(1_200_000)}
+    data = samples.msg_bytes(extra=attachment, directory_last=True)
+    assert len(data) > 1024 * 1024 and "__substg1.0_".encode("utf-16-le") not in data[: 1024 * 1024]
     assert detect(data) is FileKind.MSG
 
 
@@ -226,6 +224,7 @@ REFUSED = [
     ),
     pytest.param(b"PK\x03\x04" + b"\x00" * 100, id="corrupt-zip"),
     pytest.param(ole_bytes("WordDocument"), id="ole-doc"),
+    pytest.param(ole_bytes("__substg1.0_0037001F"), id="ole-naming-a-message-stream-without-being-one"),
     pytest.param(ole_bytes("Workbook"), id="ole-xls"),
     pytest.param(OLE_HEADER, id="ole-header-only"),
     pytest.param(b"<!DOCTYPE html><html><body>From: me</body></html>", id="html"),
@@ -259,12 +258,23 @@ def test_refused_file_object_is_left_at_its_start():
 
 
 def test_office_archive_is_judged_without_extracting_it(monkeypatch):
-    def no_reading(*args, **kwargs):
-        raise AssertionError("an archive member was opened")
+    """Only the package's manifests are read (to find macros); no other part is ever opened."""
+    opened = []
+    real_open = zipfile.ZipFile.open
 
-    monkeypatch.setattr(zipfile.ZipFile, "open", no_reading)
+    def recording_open(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("an archive member was read whole")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
     monkeypatch.setattr(zipfile.ZipFile, "read", no_reading)
+    monkeypatch.setattr(zipfile.ZipFile, "extract", no_reading)
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", no_reading)
     assert detect(poe_template_docx()) is FileKind.DOCX
+    assert sorted(opened) == ["[Content_Types].xml", "_rels/.rels", "word/_rels/document.xml.rels"]
 
 
 def test_every_kind_has_a_content_type_and_an_extension():
@@ -274,3 +284,118 @@ def test_every_kind_has_a_content_type_and_an_extension():
     assert CONTENT_TYPES[FileKind.MSG] == "application/vnd.ms-outlook"
     assert CONTENT_TYPES[FileKind.EML] == "message/rfc822"
     assert all(ext.startswith(".") for ext in EXTENSIONS.values())
+
+
+# Issue 11: files that passed and downloaded under their own names --------------------------
+
+
+@pytest.mark.parametrize("name, data", [pytest.param(n, d, id=n) for n, d in samples.FAKE_EMAILS.items()])
+def test_a_script_with_a_few_header_lines_in_front_is_not_an_email(name, data):
+    with pytest.raises(kinds.Refused) as refused:
+        identify(data)
+    assert refused.value.reason is Refusal.UNKNOWN
+
+
+def test_an_email_is_parsed_whole_with_its_parts():
+    multipart = (
+        b"From: Jane Customer <jane@wingtiptoys.com>\nDate: Tue, 4 Mar 2025 10:00:00 +0000\nSubject: PoE\n"
+        b"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n"
+        b"Content-Type: text/plain; charset=utf-8\n\nSee attached.\n--b1\n"
+        b"Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        b"Content-Disposition: attachment; filename=minutes.pdf\n\nJVBERi0xLjcK\n--b1--\n"
+    )
+    assert detect(multipart) is FileKind.EML
+    assert detect(samples.eml_bytes()) is FileKind.EML
+    assert detect(multipart.replace(b"--b1--\n", b"").replace(b"\n--b1\n", b"\n-- nothing\n")) is None
+
+
+def test_an_ole_file_that_is_not_an_outlook_message_is_refused_as_an_old_office_file():
+    with pytest.raises(kinds.Refused) as refused:
+        identify(samples.word97_bytes())  # its text names every Outlook stream
+    assert refused.value.reason is Refusal.OLD_OFFICE
+    message_without_class = samples.msg_bytes(message_class="")
+    assert detect(message_without_class) is None
+    word_inside_a_message = samples.msg_bytes(extra={"WordDocument": b"\xec\xa5"})
+    assert detect(word_inside_a_message) is None
+    assert detect(samples.msg_bytes(message_class="IPM.Appointment")) is FileKind.MSG
+
+
+@pytest.mark.parametrize("options", [
+    pytest.param({"content_type": True, "relationship": True}, id="macro-enabled-with-renamed-project"),
+    pytest.param({"content_type": True, "relationship": False}, id="declared-macro-enabled"),
+    pytest.param({"content_type": False, "relationship": True}, id="relationship-to-a-renamed-project"),
+    pytest.param({"content_type": False, "relationship": False, "vba_content_type": True, "part": "word/notes.dat"},
+                 id="project-declared-by-content-type"),
+])
+def test_a_macro_enabled_document_is_refused_whatever_its_parts_are_named(options):
+    with pytest.raises(kinds.Refused) as refused:
+        identify(samples.docm_bytes(**options))
+    assert refused.value.reason is Refusal.MACROS
+
+
+def test_a_document_whose_main_part_is_not_a_plain_document_is_refused():
+    members = samples.docx_members()
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(b"document.main+xml", b"template.main+xml")
+    assert detect(samples.zip_bytes(members)) is None
+
+
+def test_a_manifest_with_a_dtd_is_refused():
+    members = samples.docx_members()
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(
+        b"<Types", b'<!DOCTYPE t [<!ENTITY a "aaaaaaaaaa">]><Types', 1)
+    assert detect(samples.zip_bytes(members)) is None
+
+
+def test_a_zip_bomb_is_refused_from_its_central_directory_alone(monkeypatch):
+    bomb = samples.zip_bomb()  # 1 GB declared in about a megabyte
+    plain_bomb = samples.zip_bomb(base="zip")
+    with zipfile.ZipFile(io.BytesIO(bomb)) as archive:
+        assert sum(i.file_size for i in archive.infolist()) > 1 << 30 and len(bomb) < 2 << 20
+        with archive.open("word/media/zeros0.bin") as part:
+            assert part.read(1 << 20) == bytes(1 << 20)  # a real archive, not a broken one
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a member of the bomb was opened")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", no_reading)
+    for data in (bomb, plain_bomb):
+        with pytest.raises(kinds.Refused) as refused:
+            identify(data)
+        assert refused.value.reason is Refusal.ARCHIVE_TOO_LARGE
+
+
+def test_a_zip_bomb_of_high_ratio_under_the_size_limit_is_refused():
+    small_bomb = samples.zip_bomb(declared=64 << 20)  # 64 MB in 70 KB
+    assert len(small_bomb) * kinds.MAX_COMPRESSION_RATIO < 64 << 20 < kinds.MAX_UNCOMPRESSED_BYTES
+    with pytest.raises(kinds.Refused) as refused:
+        identify(small_bomb)
+    assert refused.value.reason is Refusal.ARCHIVE_TOO_LARGE
+
+
+def test_an_archive_of_too_many_entries_is_refused():
+    with pytest.raises(kinds.Refused) as refused:
+        identify(samples.many_entries(kinds.MAX_ZIP_ENTRIES))
+    assert refused.value.reason is Refusal.ARCHIVE_TOO_MANY_ENTRIES
+    assert detect(samples.many_entries(100)) is FileKind.DOCX
+
+
+def test_polyglots_are_the_kind_their_first_bytes_say():
+    assert detect(samples.pdf_html_polyglot()) is FileKind.PDF
+    assert detect(samples.png_svg_polyglot()) is FileKind.PNG
+
+
+@pytest.mark.parametrize("name, kind, expected", [
+    ("invoice.hta", FileKind.EML, "invoice.eml"),
+    ("invoice.html", FileKind.PDF, "invoice.pdf"),
+    ("logo.svg", FileKind.PNG, "logo.png"),
+    ("contract.doc", FileKind.MSG, "contract.msg"),
+    ("report.docm", FileKind.DOCX, "report.docx"),
+    ("photo.JPEG", FileKind.JPEG, "photo.JPEG"),
+    ("photo.jpg", FileKind.JPEG, "photo.jpg"),
+    ("Report.PDF", FileKind.PDF, "Report.PDF"),
+    ("minutes", FileKind.EML, "minutes.eml"),
+    ("v1.2 final", FileKind.PDF, "v1.2 final.pdf"),
+    (".bashrc", FileKind.PDF, ".bashrc.pdf"),
+])
+def test_a_file_is_named_after_its_kind(name, kind, expected):
+    assert download_name(name, kind) == expected

@@ -20,6 +20,7 @@ from tests.claims.conftest import (
     ADVENTURE,
     BEA,
     CONTOSO,
+    DOMAINS,
     GINA,
     IAN,
     MPN_NOT_ENROLLED,
@@ -88,7 +89,7 @@ def test_every_kind_of_claim_of_the_demo_data_submits(any_demo, answers, subscri
         assert claim.tenant_id == answers["tenant"]
         assert claim.activity == answers["activity"]
         assert claim.mpn.mpn_id == "1234567"
-        assert claim.customer_contact_email == "dana@customer.example"
+        assert claim.customer_contact_email == f"dana@{DOMAINS[answers['tenant']]}"
         assert claim.acknowledged_on == date(2026, 10, 25)
         if answers["activity"] == "revenue_association":
             assert (claim.solution_seller, claim.isv_product) == ("Litware Sales", "Litware CRM Connector")

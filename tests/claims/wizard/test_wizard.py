@@ -344,6 +344,7 @@ ERROR_CASES = [
     ("subscription_for_m365", {"tenant": CONTOSO}, "product", {"solution_area": M365, "product": "m365-teams", "subscription_id": SUB_CONTOSO_TEAMS}, "subscription_id", "Subscription IDs apply to Business Applications only", False),
     ("revenue_fields", {}, "activity", {"activity": "revenue_association"}, "solution_seller", "Enter the solution seller's name.", False),
     ("email_format", {}, "contacts", {**valid_steps()["contacts"], "customer_email": "dana@"}, "customer_email", "Enter an email address in the right format", False),
+    ("contact_not_at_the_customer", {}, "contacts", {**valid_steps()["contacts"], "customer_email": "gina@fabrikam.example"}, "customer_email", "The customer contact's email address must be at one of the customer's domains, such as wingtiptoys.com", True),
     ("ack_future", {}, "proof", {"description": "Work", "acknowledged_on": (date.today() + timedelta(days=1)).isoformat()}, "acknowledged_on", "can't be in the future", False),
     ("ack_too_old", {}, "proof", {"description": "Work", "acknowledged_on": (date.today() - timedelta(days=400)).isoformat()}, "acknowledged_on", "must be from the last 12 months", False),
 ]
@@ -672,7 +673,7 @@ def test_review_shows_every_answer_with_an_edit_link(gina):
     page = text(gina.client.get(f"/claims/{claim_id}/wizard/review"))
 
     for shown in ("Wingtip Toys", WINGTIP, "wingtiptoys.com", "Dynamics 365 Sales", "Revenue association",
-                  "Litware Sales", "Litware CRM Connector", "1234568 · Lyon, France", "Dana Customer, CIO, dana@customer.example",
+                  "Litware Sales", "Litware CRM Connector", "1234568 · Lyon, France", "Dana Customer, CIO, dana@wingtiptoys.com",
                   "proof.pdf", "Workshops and a pilot"):
         assert shown in page, shown
     for step in STEPS[:-1]:
