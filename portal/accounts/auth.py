@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload
 from portal import hx
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
+from portal.operations import database_is_down
 
 DEFAULT_HASH_METHOD = "scrypt"
 
@@ -51,6 +52,8 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        if database_is_down():
+            return None  # an error page while the database is unreachable: shown as to a visitor
         # The organization is shown in every page's header: loaded with the user.
         user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])
         if user is not None and not user.active:
