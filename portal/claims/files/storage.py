@@ -9,8 +9,8 @@ safe by :func:`display_name`. Callers use the module's functions (``save``, ``op
 ``delete``) and never learn which backend answered.
 
 Both directions stream: an upload is read in chunks with the size limit enforced while reading
-(to a temporary file beside its destination, or to a spooled temporary file that goes to S3 as a
-multipart upload), and a download is a file object read in chunks by the response.
+(to a temporary file beside its destination, or to a temporary file that goes to S3, as a
+multipart upload when it is large), and a download is a file object read in chunks by the response.
 
 Files follow the database transaction that records them: a file stored for a transaction that
 does not commit is deleted again, and a file whose row a transaction removes is deleted only
@@ -38,8 +38,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 CHUNK_BYTES = 64 * 1024
-#: An upload bound for S3 stays in memory up to this size, then spills to a temporary file.
-SPOOL_BYTES = 1024 * 1024
 #: Parts of an S3 multipart upload (S3's minimum part is 5 MB); smaller files go in one request.
 MULTIPART_BYTES = 8 * 1024 * 1024
 MAX_DISPLAY_NAME = 200
@@ -191,15 +189,15 @@ class S3Storage:
         return self.prefix + check_key(key)
 
     def save(self, fileobj: BinaryIO, max_bytes: int) -> StoredFile:
-        """Read in chunks into a spooled temporary file (memory up to ``SPOOL_BYTES``, disk
-        beyond) with the limit enforced while reading, then sent in one request or as a
-        multipart upload, which s3transfer aborts if it fails part-way: nothing appears under
-        the key unless the whole file arrived."""
+        """Read in chunks into a temporary file on disk with the limit enforced while reading,
+        then sent from that file in one request, or as a multipart upload whose parts are read
+        from disk as they go (s3transfer aborts it if it fails part-way): nothing appears under
+        the key unless the whole file arrived, and no more than a chunk is in memory at a time."""
         key = new_key()
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        with tempfile.NamedTemporaryFile(prefix="cpor-upload-", suffix=".part") as spool:
             size, sha256 = _copy_limited(fileobj, spool, max_bytes)
-            spool.seek(0)
-            self.client.upload_fileobj(spool, self.bucket, self._name(key), Config=self.transfer)
+            spool.flush()
+            self.client.upload_file(spool.name, self.bucket, self._name(key), Config=self.transfer)
         return StoredFile(key=key, size=size, sha256=sha256)
 
     def open(self, key: str) -> BinaryIO:
