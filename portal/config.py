@@ -6,6 +6,11 @@ import secrets
 from pathlib import Path
 
 
+#: The largest request body accepted: the five files a claim may have, and the form around them.
+#: deploy/nginx.py gives nginx the same limit.
+MAX_CONTENT_LENGTH = 5 * 10 * 1024 * 1024 + 512 * 1024
+
+
 class ConfigError(RuntimeError):
     """The environment does not allow the app to start safely."""
 
@@ -174,7 +179,7 @@ def load(instance_path: str) -> dict:
         "COMPRESS_ALGORITHM": ["zstd", "br", "gzip", "deflate"],
         "COMPRESS_ALGORITHM_STREAMING": ["zstd", "br", "gzip", "deflate"],
         # One upload request carries at most the five files a claim may have.
-        "MAX_CONTENT_LENGTH": 5 * 10 * 1024 * 1024 + 512 * 1024,
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         # Deployment (issue 10): file storage, the proxies in front, readiness checks.
         **_storage(),
         "PROXY_FIX_X_FOR": _proxies("PROXY_FIX_X_FOR"),

@@ -3,6 +3,7 @@ server, installed by pip with the test extra) and Redis (``PORTAL_TEST_REDIS_URL
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import boto3
 import pytest
@@ -98,3 +100,14 @@ def redis_url() -> str:
 def key_prefix() -> str:
     """Rate-limit keys of one test's own, so tests sharing a Redis never count each other."""
     return f"cpor-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{uuid.uuid4().hex[:12]}"
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (``bash deploy/setup.sh`` installs it; .ci/run does, and requires it)."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if found is None:
+        message = "nginx not installed: run `bash deploy/setup.sh` to run the tests of the deployment's front"
+        if os.environ.get("PORTAL_REQUIRE_NGINX") == "1":
+            pytest.fail(message + " (PORTAL_REQUIRE_NGINX=1)")
+        pytest.skip(message)
+    return found

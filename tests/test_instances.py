@@ -1,11 +1,15 @@
 """Two app servers, one portal: instances with instance folders of their own, one database,
-share files (through S3), sessions (one SECRET_KEY) and rate limits (through Redis).
+share files (through S3), sessions (one SECRET_KEY) and rate limits (through Redis); and nginx
+in front of them, with the configuration ``make prod`` generates.
 
-Files and sessions are checked with two apps in this process; rate limits with two gunicorn
-servers in processes of their own, since Flask-Limiter keeps one storage per process."""
+Files and sessions are checked with two apps in this process; rate limits and nginx with two
+gunicorn servers in processes of their own, since Flask-Limiter keeps one storage per process."""
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -14,7 +18,9 @@ from sqlalchemy import select
 
 from bench.client import Session, csrf_from_form
 from bench.servers import Server
+from deploy import nginx as deploy_nginx
 from portal import create_app
+from portal.config import MAX_CONTENT_LENGTH
 from portal.claims.models import ClaimFile
 from portal.extensions import db
 from tests import services
@@ -141,17 +147,20 @@ def test_a_session_is_refused_by_an_instance_with_another_secret_key(tmp_path, d
 # --- two gunicorn servers, one Redis --------------------------------------------------------
 
 
-@pytest.fixture
-def two_servers(tmp_path, redis_url):
+@pytest.fixture(scope="module")
+def two_servers(tmp_path_factory):
     """Two production-configured gunicorn servers (one worker each, instance folders of their
     own) on one PostgreSQL database with the demo directory, counting in one Redis under a key
-    prefix of this test's own."""
+    prefix of this module's own. Started once for the module: starting takes most of the time."""
+    redis_url = services.redis_url()
+    tmp_path = tmp_path_factory.mktemp("servers")
     url = postgres_url("servers")
     _build(url, tmp_path, demo=True)
     shared = {
         "PORTAL_ENV": "production", "SECRET_KEY": "shared-by-both-servers", "SESSION_COOKIE_SECURE": "0",
         "DATABASE_URL": url.replace("postgresql+psycopg://", "postgresql://"), "REDIS_URL": redis_url,
         "RATELIMIT_KEY_PREFIX": services.key_prefix(), "LOGIN_RATE_LIMIT": "3 per minute",
+        "PROXY_FIX_X_FOR": "1", "UPLOAD_FOLDER": str(tmp_path / "uploads"),
     }
     servers = [Server(name, "wsgi:app", {**shared, "PORTAL_INSTANCE_PATH": str(tmp_path / name)}) for name in ("a", "b")]
     try:
@@ -161,6 +170,8 @@ def two_servers(tmp_path, redis_url):
     finally:
         for server in servers:
             server.stop()
+            if server.log:
+                server.log.unlink(missing_ok=True)
 
 
 def post_login(session: Session, email: str, password: str) -> int:
@@ -190,5 +201,81 @@ def test_two_servers_share_sessions_and_sign_in_attempts_and_log_each_request(tw
 
     status, headers, _ = Session(a.port).request("GET", "/healthz", headers={"X-Request-ID": "probe-1234-5678-abcd"})
     assert status == 200 and headers["X-Request-ID"] == "probe-1234-5678-abcd"
-    a.stop()
     assert re.search(r"\[probe-1234-5678-abcd\] portal\.request: GET /healthz 200 ", a.log.read_text())
+
+
+# --- nginx in front -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def front(two_servers, tmp_path_factory):
+    """nginx with make prod's generated configuration, in front of the two servers."""
+    binary = services.nginx_binary()
+    run_dir = tmp_path_factory.mktemp("nginx")
+    port = services.free_port()
+    config = deploy_nginx.write(run_dir, f"127.0.0.1:{port}", [f"127.0.0.1:{server.port}" for server in two_servers])
+    process = subprocess.Popen([binary, "-e", "stderr", "-p", str(run_dir), "-c", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "nginx did not start"
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_through_nginx_requests_reach_both_servers_with_their_request_id(front, two_servers):
+    browser = Session(front)
+    answers = [browser.request("GET", "/healthz", headers={"X-Request-ID": f"spread-{n:04d}-abcdef"}) for n in range(4)]
+
+    assert [status for status, _, _ in answers] == [200] * 4
+    assert [headers["X-Request-ID"] for _, headers, _ in answers] == [f"spread-{n:04d}-abcdef" for n in range(4)]
+    logs = [server.log.read_text() for server in two_servers]
+    assert all("] portal.request: GET /healthz 200" in log and "[spread-" in log for log in logs)
+
+
+def test_nginx_serves_hashed_static_files_for_a_year_and_plain_ones_briefly(front):
+    browser = Session(front)
+    _, _, page = browser.request("GET", "/login")
+    hashed = re.search(r'href="(/static/css/app\.[0-9a-f]{12}\.css)"', page).group(1)
+
+    status, headers, body = browser.request("GET", hashed)
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert body == (Path(__file__).resolve().parent.parent / "static" / "css" / "app.css").read_text()
+    status, headers, _ = browser.request("GET", "/static/css/app.css")
+    assert status == 200 and headers["Cache-Control"] == "public, max-age=300"
+    assert browser.request("GET", "/static/css/app.000000000000.css")[0] == 404
+
+
+def test_nginx_refuses_a_body_larger_than_the_app_accepts_before_reading_it(front):
+    with socket.create_connection(("127.0.0.1", front), timeout=10) as conn:
+        conn.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     + f"Content-Length: {MAX_CONTENT_LENGTH + 1}\r\n\r\n".encode())
+        answer = conn.recv(4096).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413")
+
+
+def test_a_slow_client_does_not_hold_a_worker(front, two_servers):
+    """Connections sending their request a byte at a time wait in nginx: the servers (one sync
+    worker each) keep answering everyone else."""
+    slow = []
+    try:
+        for _ in range(4):
+            conn = socket.create_connection(("127.0.0.1", front), timeout=10)
+            conn.sendall(b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nemail=")
+            slow.append(conn)
+        for server in two_servers:
+            status, _, _ = Session(server.port).request("GET", "/healthz", timeout=5)
+            assert status == 200
+        status, _, _ = Session(front).request("GET", "/healthz", timeout=5)
+        assert status == 200
+    finally:
+        for conn in slow:
+            conn.close()
