@@ -7,6 +7,4 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx
-  # The package starts the system service on port 80 where it can; make prod runs its own.
-  $sudo service nginx stop >/dev/null 2>&1 || true
 fi

@@ -142,6 +142,7 @@ def test_the_503_page_is_in_french_for_a_french_browser(down):
 
     assert response.status_code == 503
     assert 'lang="fr"' in response.get_data(as_text=True)
+    assert "Le portail est momentanément indisponible" in text(response)
 
 
 def test_a_signed_in_users_404_still_shows_who_is_signed_in_when_the_database_is_up(app, gloria):
