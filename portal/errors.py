@@ -58,7 +58,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_unavailable(error):
-        log.error("the database is unreachable: %s", error.__class__.__name__, exc_info=error)
+        log.error("the database is unavailable: %s", error.__class__.__name__, exc_info=error)
         mark_database_down()
         response, status = page("errors/503.html", 503)
         return response, status, {"Retry-After": str(RETRY_AFTER)}
