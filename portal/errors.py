@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 
 from portal.accounts.permissions import PermissionDenied
 from portal.accounts.services import organization_admins
-from portal.claims.files.storage import StoredFileMissing
+from portal.claims.files.storage import StorageUnavailable, StoredFileMissing
 from portal.claims.loader import ClaimNotFound
 from portal.extensions import db
 from portal.operations import database_is_down, mark_database_down
@@ -65,6 +65,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(503)
     def unavailable(_error):
+        response, status = page("errors/503.html", 503)
+        return response, status, {"Retry-After": str(RETRY_AFTER)}
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(error):
+        """The file store did not answer: nothing of the change is kept (the transaction rolls
+        back, and with it the files stored for it), and the user is asked to try again."""
+        log.error("the file storage is unavailable: %s", error)
+        rollback()
         response, status = page("errors/503.html", 503)
         return response, status, {"Retry-After": str(RETRY_AFTER)}
 

@@ -279,3 +279,19 @@ def test_a_slow_client_does_not_hold_a_worker(front, two_servers):
     finally:
         for conn in slow:
             conn.close()
+
+
+@pytest.mark.parametrize("demo_database", ["sqlite"], indirect=True)
+def test_an_upload_while_the_object_store_is_down_answers_503_and_keeps_nothing(tmp_path, demo_database, s3_endpoint):
+    down = instance(tmp_path, "a", demo_database, STORAGE_BACKEND="s3", S3_BUCKET="nowhere",
+                    S3_ENDPOINT_URL="http://127.0.0.1:1", S3_REGION=services.REGION)
+    gina = Walker(sign_in(down, GINA))
+    claim_id = gina.new()
+
+    response = gina.upload(claim_id, ("proof.pdf", PDF), ("more.pdf", PDF))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "The portal is briefly unavailable" in text(response)
+    with down.app_context():
+        assert db.session.scalars(select(ClaimFile).where(ClaimFile.claim_id == claim_id)).all() == []

@@ -32,7 +32,7 @@ from typing import BinaryIO, Protocol
 import boto3
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -62,6 +62,11 @@ class StoredFileMissing(FileNotFoundError):
     def __init__(self, key: str):
         super().__init__(f"no stored file {key}")
         self.key = key
+
+
+class StorageUnavailable(RuntimeError):
+    """The storage did not answer (object store unreachable, refused credentials): nothing was
+    stored or read; answered as a 503 that says to try again."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,10 @@ class S3Storage:
         with tempfile.NamedTemporaryFile(prefix="cpor-upload-", suffix=".part") as spool:
             size, sha256 = _copy_limited(fileobj, spool, max_bytes)
             spool.flush()
-            self.client.upload_file(spool.name, self.bucket, self._name(key), Config=self.transfer)
+            try:
+                self.client.upload_file(spool.name, self.bucket, self._name(key), Config=self.transfer)
+            except (BotoCoreError, ClientError, boto3.exceptions.S3UploadFailedError) as error:
+                raise StorageUnavailable(f"could not store {key}: {error}") from error
         return StoredFile(key=key, size=size, sha256=sha256)
 
     def open(self, key: str) -> BinaryIO:
@@ -207,11 +215,16 @@ class S3Storage:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _S3_MISSING:
                 raise StoredFileMissing(key) from error
-            raise
+            raise StorageUnavailable(f"could not read {key}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"could not read {key}: {error}") from error
 
     def delete(self, key: str) -> None:
         """S3 answers a delete of a missing object with success, so this is idempotent too."""
-        self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+        except (BotoCoreError, ClientError) as error:
+            raise StorageUnavailable(f"could not delete {key}: {error}") from error
 
     def exists(self, key: str) -> bool:
         try:

@@ -279,3 +279,21 @@ def test_display_name_cuts_long_names_keeping_the_extension():
 def test_display_name_cuts_long_names_without_a_usable_extension():
     assert display_name("b" * 500) == "b" * 200
     assert display_name("c" * 100 + "." + "d" * 300) == ("c" * 100 + "." + "d" * 300)[:200]
+
+
+@pytest.fixture
+def unreachable_s3(app, s3_endpoint):
+    """The app's files in a bucket on a port where nothing listens."""
+    app.config.update({"STORAGE_BACKEND": "s3", "S3_BUCKET": "nowhere", "S3_ENDPOINT_URL": "http://127.0.0.1:1",
+                       "S3_REGION": services.REGION})
+    with app.app_context():
+        yield
+
+
+def test_an_unreachable_object_store_is_reported_as_unavailable(unreachable_s3):
+    with pytest.raises(storage.StorageUnavailable):
+        storage.save(io.BytesIO(b"%PDF-1.7"), max_bytes=100)
+    with pytest.raises(storage.StorageUnavailable):
+        storage.open_file("0" * 32)
+    with pytest.raises(storage.StorageUnavailable):
+        storage.delete("0" * 32)
