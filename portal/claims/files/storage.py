@@ -232,7 +232,9 @@ class S3Storage:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in _S3_MISSING:
                 return False
-            raise
+            raise StorageUnavailable(f"could not look up {key}: {error}") from error
+        except BotoCoreError as error:
+            raise StorageUnavailable(f"could not look up {key}: {error}") from error
         return True
 
 

@@ -297,3 +297,5 @@ def test_an_unreachable_object_store_is_reported_as_unavailable(unreachable_s3):
         storage.open_file("0" * 32)
     with pytest.raises(storage.StorageUnavailable):
         storage.delete("0" * 32)
+    with pytest.raises(storage.StorageUnavailable):
+        storage.exists("0" * 32)
