@@ -7,7 +7,7 @@ VENDOR  := static/vendor
 FLASK   := $(BIN)/flask --app portal
 DEMO    := portal/directory/demo.json
 
-.PHONY: install run test bench prod translations compile-translations clean
+.PHONY: install run worker test bench prod translations compile-translations clean
 
 install: $(STAMP) $(VENDOR)/.stamp compile-translations
 
@@ -39,6 +39,11 @@ run: install
 	@$(FLASK) directory logins $(DEMO)
 	@echo "Serving on http://127.0.0.1:5000"
 	$(FLASK) run --host 127.0.0.1 --port 5000
+
+# A background worker, for when jobs go through Redis (PORTAL_JOBS_EAGER=0 and REDIS_URL set);
+# `make run` needs none: in development jobs run in the web process.
+worker: install
+	$(FLASK) worker
 
 # pytest-xdist workers, each with databases (and a live server) of its own: one more than the
 # cores, since the browser tests spend most of their time waiting on Chromium; idle workers

@@ -110,6 +110,7 @@ class InProcess:
     statements: int
     statuses: set
     sql: list[str] = field(default_factory=list)
+    cpu_ms: float = 0.0  # this process's CPU per request (steadier than latency on a busy machine)
 
 
 def _percentile(values: list[float], q: int) -> float:
@@ -128,14 +129,17 @@ def measure_inprocess(client, engine, request: Request, repeat: int) -> InProces
 
     event.listen(engine, "before_cursor_execute", count)
     timings, counts, statuses, last = [], [], set(), []
+    cpu = 0.0
     try:
         for n in range(repeat + 1):  # the first request warms caches and is not counted
             path = request.paths[n % len(request.paths)] if request.paths else request.path
             executed.clear()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.open(path, method=request.method, data=request.body or None, headers=request.headers)
             response.get_data()
             elapsed = (time.perf_counter() - started) * 1000
+            if n:
+                cpu += time.process_time() - cpu_started
             statuses.add(response.status_code)
             if n:
                 timings.append(elapsed)
@@ -143,7 +147,29 @@ def measure_inprocess(client, engine, request: Request, repeat: int) -> InProces
                 last = list(executed)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    return InProcess(_percentile(timings, 50), _percentile(timings, 99), max(counts), statuses, last)
+    return InProcess(_percentile(timings, 50), _percentile(timings, 99), max(counts), statuses, last,
+                     cpu * 1000 / repeat)
+
+
+def profile_inprocess(key: str, client, request: Request, repeat: int, log, top: int = 30) -> None:
+    """BENCH_PROFILE=key,…: where the in-process time of those endpoints goes (cProfile), by own
+    time and by cumulative time, for finding what to make cheaper."""
+    import cProfile
+    import io
+    import pstats
+
+    profiler = cProfile.Profile()
+    for n in range(repeat):
+        path = request.paths[n % len(request.paths)] if request.paths else request.path
+        profiler.enable()
+        client.open(path, method=request.method, data=request.body or None, headers=request.headers).get_data()
+        profiler.disable()
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        log(out.getvalue())
+    if os.environ.get("BENCH_PROFILE_DUMP"):  # a folder: one pstats file per endpoint
+        profiler.dump_stats(os.path.join(os.environ["BENCH_PROFILE_DUMP"], f"{key}.pstats"))
 
 
 def _test_sign_in(client, email):
@@ -205,11 +231,14 @@ def prepare_and_measure_inprocess(settings: Settings, info: dict, log) -> tuple[
             client, used = clients[endpoint.who], engine
         results[endpoint.key] = measure_inprocess(client, used, requests[endpoint.key], settings.inprocess_repeat)
         r = results[endpoint.key]
-        log(f"  in-process {endpoint.key:<20} p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  {r.statements:2d} statements"
+        log(f"  in-process {endpoint.key:<20} p50 {r.p50_ms:7.1f} ms  p99 {r.p99_ms:7.1f} ms  CPU {r.cpu_ms:5.1f} ms"
+            f"  {r.statements:2d} statements"
             f"  status {sorted(r.statuses)}")
         if os.environ.get("BENCH_SHOW_SQL"):
             for statement in r.sql:
                 log("      " + " ".join(statement.split())[:300])
+        if endpoint.key in os.environ.get("BENCH_PROFILE", "").split(","):
+            profile_inprocess(endpoint.key, client, requests[endpoint.key], settings.inprocess_repeat, log)
     floor.engine.dispose()
     with app.app_context():
         db.engine.dispose()
@@ -407,6 +436,8 @@ def main() -> int:
     started = time.perf_counter()
     info = filler.fill(settings, log)
     ctx, inproc = prepare_and_measure_inprocess(settings, info, log)
+    if os.environ.get("BENCH_INPROCESS_ONLY"):
+        return 0
     rows, exported, described = drive(settings, ctx, log)
     report = table(settings, ctx, rows, inproc, exported, described)
     REPORT.write_text(report)

@@ -6,17 +6,19 @@ from pathlib import Path
 
 from flask import Flask
 
-from portal import config, errors, hx, i18n, models, operations, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
+from portal import config, errors, hx, i18n, jobs, models, operations, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
 from portal.accounts import auth
 from portal.accounts.views import bp as accounts_bp
+from portal.claims import tasks as claims_tasks  # noqa: F401  (the sweep's periodic job)
 from portal.claims.cli import claims_cli
 from portal.claims.views import bp as claims_bp
 from portal.consent.views import bp as consent_bp
 from portal.directory_import import directory_cli
 from portal.extensions import babel, compress, csrf, db, limiter, mail, migrate
 from portal.main.views import bp as main_bp
-from portal.notifications import mailer
+from portal.notifications import cli as notifications_cli
 from portal.notifications import services as notifications
+from portal.notifications import tasks as notifications_tasks
 from portal.notifications.views import bp as notifications_bp
 from portal.review.views import bp as review_bp
 
@@ -53,11 +55,14 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     templating.init_app(app)
     static_files.init_app(app)
     compress.init_app(app)
-    mailer.init_app(app)
+    jobs.init_app(app)
+    notifications_tasks.init_app(app)
     notifications.init_app(app)
 
     for blueprint in (main_bp, accounts_bp, review_bp, claims_bp, consent_bp, notifications_bp):
         app.register_blueprint(blueprint)
     app.cli.add_command(directory_cli)
     app.cli.add_command(claims_cli)
+    app.cli.add_command(notifications_cli.emails_cli)
+    app.cli.add_command(jobs.worker_command)
     return app

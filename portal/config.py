@@ -108,6 +108,24 @@ def _engine_options(database_url: str) -> dict:
     return options
 
 
+def _jobs(production: bool, redis_url: str | None) -> dict:
+    """The job queue (portal/jobs.py) and mail delivery. Development runs jobs in-process
+    (eager) unless PORTAL_JOBS_EAGER=0; production never does (checked at start-up): it needs
+    Redis and `flask --app portal worker`."""
+    return {
+        "JOBS_EAGER": _bool(os.environ.get("PORTAL_JOBS_EAGER"), not production),
+        "JOBS_REDIS_URL": os.environ.get("JOBS_REDIS_URL") or redis_url,
+        "JOBS_QUEUE_NAME": os.environ.get("JOBS_QUEUE_NAME", "cpor"),
+        # How long a stopping worker waits for the tasks under way (a send is bounded by MAIL_TIMEOUT).
+        "JOBS_SHUTDOWN_SECONDS": float(os.environ.get("JOBS_SHUTDOWN_SECONDS", "30")),
+        # Seconds smtplib waits to connect and for each reply of the mail server.
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "10")),
+        # A worker that claims an email has this long to send it; after that (the worker died)
+        # another worker may try again. Far longer than one send can take.
+        "OUTBOX_LEASE_SECONDS": int(os.environ.get("OUTBOX_LEASE_SECONDS", "600")),
+    }
+
+
 def load(instance_path: str) -> dict:
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
@@ -134,6 +152,9 @@ def load(instance_path: str) -> dict:
         # Keys of several deployments (or test runs) sharing one Redis kept apart.
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
+        # Failed sign-ins per account (the submitted email), from any address: guessing one
+        # account's password from many addresses is limited too.
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute;20 per hour"),
         "TENANT_LOOKUP_LIMIT": os.environ.get("TENANT_LOOKUP_LIMIT", "60 per minute"),
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
         # Werkzeug's method for new password hashes. Tests set a cheap one; keep scrypt here.
@@ -187,4 +208,5 @@ def load(instance_path: str) -> dict:
         "PROXY_FIX_X_HOST": _proxies("PROXY_FIX_X_HOST"),
         "READYZ_TIMEOUT_SECONDS": float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        **_jobs(production, redis_url),
     }

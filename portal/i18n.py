@@ -2,8 +2,10 @@
 else the browser's Accept-Language. And the translations templates use, looked up once per
 request and locale: Flask-Babel looks them up again on every call (7.5 µs a string, a few
 milliseconds for a page of labels)."""
+from functools import lru_cache
+
 from flask import Flask, current_app, g, request, session
-from flask_babel import get_locale, get_translations
+from flask_babel import format_datetime, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 
@@ -18,14 +20,31 @@ def select_locale() -> str:
 
 
 def translations():
-    """The current locale's translations. Keyed by locale, so ``force_locale`` (an email in its
-    recipient's language) gets its own."""
-    cache = g.setdefault("cpor_translations", {})
-    key = str(get_locale())
-    found = cache.get(key)
-    if found is None:
-        found = cache[key] = get_translations()
+    """The current locale's translations, remembered for the request with the locale they are
+    for: ``force_locale`` (an email in its recipient's language) sets another locale object, so
+    it gets its own."""
+    locale = get_locale()
+    cached = g.get("cpor_translations")
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    found = get_translations()
+    g.cpor_translations = (locale, found)
     return found
+
+
+@lru_cache(maxsize=16384)
+def _formatted_datetime(value, format: str, locale: str, timezone: str) -> str:
+    """Flask-Babel's rendering of ``value``, which depends on nothing but these arguments (the
+    locale and time zone are the current ones: part of the key, never read from the cache)."""
+    return format_datetime(value, format)
+
+
+def datetimeformat(value, format: str = "medium") -> str:
+    """The ``datetimeformat`` filter, remembered: Babel spends about 0.15 ms on each date, and a
+    claim page shows fifty that never change (comments, history)."""
+    if value is None:
+        return ""
+    return _formatted_datetime(value, format, str(get_locale()), str(get_timezone()))
 
 
 def init_app(app: Flask) -> None:
@@ -38,3 +57,4 @@ def init_app(app: Flask) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+    app.jinja_env.filters["datetimeformat"] = datetimeformat

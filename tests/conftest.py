@@ -11,6 +11,10 @@ transaction on one connection, rolled back at its end. Every session the app ope
 transaction through a savepoint, so the app's commits and rollbacks work as they do in
 production, and the next test starts from the same rows.
 
+``redis_queue`` gives a test a job queue of its own on Redis (``PORTAL_TEST_REDIS_URL``; skipped
+without it, failed instead under ``PORTAL_REQUIRE_REDIS=1``, as CI sets): its settings, to pass
+as ``app_overrides``. Every other test runs jobs in-process (Huey's immediate mode).
+
 A transaction hides what only separate connections show: tests marked ``real_commits`` get a
 fresh database where commits are real (races between threads, the CLI); the migrations test
 and the browser tests (tests/e2e) make databases of their own.
@@ -18,11 +22,13 @@ and the browser tests (tests/e2e) make databases of their own.
 from __future__ import annotations
 
 import os
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import flask_sqlalchemy.session
 import pytest
+import redis
 from jinja2 import MemcachedBytecodeCache
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
@@ -30,11 +36,14 @@ from sqlalchemy.engine import Engine
 from portal import create_app
 from portal.directory_import import import_directory, load_file
 from portal.extensions import db
+from portal.jobs import huey
 from tests import services
 from tests.support import HARNESS_SAVEPOINTS
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("PORTAL_REQUIRE_POSTGRES") == "1"
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL")
+REQUIRE_REDIS = os.environ.get("PORTAL_REQUIRE_REDIS") == "1"
 #: xdist's name for this worker ("gw0", "gw1", ...); each worker has databases of its own.
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 DEMO_FILE = Path(__file__).resolve().parent.parent / "portal" / "directory" / "demo.json"
@@ -154,6 +163,42 @@ class Databases:
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> Databases:
     return Databases(tmp_path_factory.mktemp("databases"))
+
+
+# --- a job queue on Redis ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def redis_queue() -> dict:
+    """Settings for a Redis job queue named for this test alone (xdist workers, and other runs
+    on the same Redis, never share one); its keys are deleted and jobs go back to in-process at
+    the end."""
+    problem = None
+    if not REDIS_URL:
+        problem = "Redis not configured: set PORTAL_TEST_REDIS_URL to run this test"
+    else:
+        client = redis.Redis.from_url(REDIS_URL)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            problem = f"Redis at {REDIS_URL} unreachable: {error}"
+        finally:
+            client.close()
+    if problem:
+        if REQUIRE_REDIS:
+            pytest.fail(problem + " (PORTAL_REQUIRE_REDIS=1)")
+        pytest.skip(problem)
+    settings = {"JOBS_EAGER": False, "JOBS_REDIS_URL": REDIS_URL,
+                "JOBS_QUEUE_NAME": f"cpor-test-{WORKER}-{uuid.uuid4().hex[:12]}"}
+    yield settings
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"*{settings['JOBS_QUEUE_NAME']}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+    huey.immediate = True
 
 
 # --- one transaction per test --------------------------------------------------------------

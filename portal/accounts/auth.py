@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 
 from flask import Flask, current_app, has_app_context, redirect, request, session, url_for
+from flask_login import login_user
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -43,6 +44,17 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
     return check_password_hash(stored_hash or _dummy_hash(_hash_method()), password) and stored_hash is not None
 
 
+#: The session key holding the user's ``session_version`` at sign-in.
+SESSION_VERSION = "session_version"
+
+
+def start_session(user: User) -> None:
+    """Sign ``user`` in (Flask-Login) in a fresh session that carries their session version."""
+    session.clear()  # nothing carried over from before
+    login_user(user)
+    session[SESSION_VERSION] = user.session_version
+
+
 def init_login(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -54,11 +66,15 @@ def init_login(app: Flask) -> None:
     def load_user(user_id: str):
         if database_is_down():
             return None  # an error page while the database is unreachable: shown as to a visitor
-        # The organization is shown in every page's header: loaded with the user.
+        # The organization is shown in every page's header: loaded with the user, in the one
+        # query that also brings the session version to compare.
         user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])
-        if user is not None and not user.active:
-            # Deactivation ends the session for good: reactivating the account later must
-            # not bring this session (or a copied cookie) back to life.
+        if user is None:
+            return None
+        if not user.active or session.get(SESSION_VERSION) != user.session_version:
+            # Ended (sign-out, deactivation, a new role, "Sign out everywhere"...): this session
+            # and every copy of its cookie are over for good; reactivating the account later
+            # must not bring them back to life.
             session.clear()
             return None
         return user

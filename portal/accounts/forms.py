@@ -1,9 +1,19 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import Email, InputRequired, Length
+from wtforms.validators import InputRequired, Length, ValidationError
 
+from portal.accounts.emails import InvalidEmail, canonical_email
 from portal.accounts.permissions import ASSIGNABLE_ROLES
+
+
+def email_address(form, field):
+    """The portal's one rule for addresses (``portal/accounts/emails.py``), the directory
+    import's too: what one accepts, the other does."""
+    try:
+        canonical_email(field.data or "")
+    except InvalidEmail:
+        raise ValidationError(field.gettext("Invalid email address.")) from None
 
 
 def role_label(role: str) -> str:
@@ -27,14 +37,14 @@ LANGUAGE_CHOICES = [SelectChoice("en", "English"), SelectChoice("fr", "Français
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[InputRequired(), Email()])
+    email = EmailField(_l("Email"), validators=[InputRequired(), email_address])
     password = PasswordField(_l("Password"), validators=[InputRequired()])
     next = HiddenField()
 
 
 class AddUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
-    email = EmailField(_l("Email"), validators=[InputRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[InputRequired(), email_address, Length(max=254)])
     role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
     password = PasswordField(

@@ -9,10 +9,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, EmailStr, PlainValidator, ValidationError, WrapValidator
+from pydantic import AfterValidator, BeforeValidator, PlainValidator
 from sqlalchemy import func, insert, select
 
 from portal.accounts.auth import hash_password, verify_password
+from portal.accounts.emails import InvalidEmail, canonical_email
 from portal.accounts.models import AccountKind, Mpn, Organization, User
 from portal.directory.schema import (
     MISSING,
@@ -32,12 +33,9 @@ from portal.extensions import db
 LOCALES = ("en", "fr")
 #: As for the temporary password a global admin sets (portal/accounts/forms.py AddUserForm).
 PASSWORD_MIN, PASSWORD_MAX = 12, 128
-EMAIL_MAX = 254
 
 _MPN_ID = re.compile(r"^[0-9]{6,7}$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-#: What pydantic would read as a display name ("Gina <gina@...>"): the file gives bare addresses.
-_NOT_IN_AN_ADDRESS = re.compile(r"[\s<>]")
 _ONE_PARTNER = "an MPN ID belongs to one partner"
 _ONE_KIND = "an email cannot be both a partner user and a reviewer"
 
@@ -49,19 +47,15 @@ def _mpn_id(value):
     refuse(f"must be an MPN ID of 6 or 7 digits (got {show(value)})")
 
 
-def _email(value, email_str):
-    """Checked by pydantic's EmailStr (email-validator), stored lower case."""
+def _email(value):
+    """The portal's one rule for addresses (``portal/accounts/emails.py``), the one sign-in
+    applies: nobody is imported who could not sign in. Stored in its canonical form."""
     if not isinstance(value, str) or not value.strip():
         refuse(f"must be a non-empty string, not {show(value)}")
-    value = value.strip()
-    if len(value) > EMAIL_MAX:
-        refuse(f"must be at most {EMAIL_MAX} characters")
-    if _NOT_IN_AN_ADDRESS.search(value):
-        refuse(f"must be an email address (got {show(value)})")
     try:
-        return email_str(value).lower()
-    except ValidationError:
-        refuse(f"must be an email address (got {show(value)})")
+        return canonical_email(value)
+    except InvalidEmail as error:
+        refuse(f"must be an email address a person can sign in with (got {show(value)}: {error.reason})")
 
 
 def _password(value):
@@ -91,7 +85,7 @@ def _slug(value):
 
 #: 6 or 7 digits, given as a string or a number.
 MpnId = Annotated[str, PlainValidator(_mpn_id)]
-Email = Annotated[EmailStr, WrapValidator(_email)]
+Email = Annotated[str, PlainValidator(_email)]
 Password = Annotated[str, PlainValidator(_password)]
 Locale = Annotated[str | None, PlainValidator(_locale)]
 Flag = Annotated[bool, PlainValidator(_flag)]
@@ -291,10 +285,15 @@ def _users(partners, reviewers, organizations: dict[str, Organization], report: 
             ))
             report.count(kind, created=True)
             continue
+        moved = any(getattr(row, name) != value for name, value in values.items())
         changed = assign(row, email=person.email, name=person.name, locale=given(person, "locale"), **values)
-        if not verify_password(row.password_hash, person.password):
+        new_password = not verify_password(row.password_hash, person.password)
+        if new_password:
             row.password_hash = hash_password(person.password)
             changed = True
+        if moved or new_password:
+            # Another organization, role or kind, or a new password: sessions from before end.
+            row.end_sessions()
         report.count(kind, False, changed)
     _insert(User, new_rows)
 

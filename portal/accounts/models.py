@@ -59,8 +59,17 @@ class User(UserMixin, db.Model):
     role: Mapped[str | None] = mapped_column(String(64))
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Put in the session at sign-in and compared by the user loader on every request: raising
+    #: it (sign-out, deactivation, reactivation, a new role or password, "Sign out everywhere")
+    #: ends every session of the user, and every copy of their cookies.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     organization: Mapped[Organization | None] = relationship()
+
+    def end_sessions(self) -> None:
+        """End every session of this user, in the same transaction as the change that asks for it
+        (one atomic increment, so two at once both count)."""
+        self.session_version = User.session_version + 1
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from portal.accounts.auth import hash_password, verify_password
+from portal.accounts.emails import lookup_form
 from portal.accounts.models import AccountKind, Mpn, MpnEvent, Organization, User  # noqa: F401
 from portal.accounts.permissions import ASSIGNABLE_ROLES, Permission, Role, require
 from portal.extensions import db
@@ -19,7 +20,8 @@ class AccountError(Exception):
 
 
 def normalize_email(email: str) -> str:
-    return email.strip().lower()
+    """The form an address is stored and looked up in: the one rule of ``portal/accounts/emails.py``."""
+    return lookup_form(email)
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -30,6 +32,12 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None or not ok or not user.active:
         return None
     return user
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` (``User.session_version``); flushed, committed by the caller."""
+    user.end_sessions()
+    db.session.flush()
 
 
 def organization_admins(organization_id: int | None) -> list[User]:
@@ -138,7 +146,9 @@ def change_role(actor: User, user_id: int, role: str) -> User:
         raise AccountError(
             _l("This is the last active global admin: make someone else a global admin first.")
         )
-    user.role = role
+    if user.role != role:
+        user.role = role
+        user.end_sessions()  # what the user may do changed: sign in again
     db.session.flush()
     return user
 
@@ -156,7 +166,9 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
         raise AccountError(
             _l("This is the last active global admin: make someone else a global admin first.")
         )
-    user.active = active
+    if user.active != active:
+        user.active = active
+        user.end_sessions()  # neither a session from before nor a copy of it works again
     db.session.flush()
     return user
 

@@ -1,8 +1,12 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+import hashlib
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_limiter.errors import RateLimitExceeded
+from flask_login import current_user, login_required, logout_user
 
 from portal.accounts import services
+from portal.accounts.auth import start_session
 from portal.accounts.forms import AddUserForm, LanguageForm, LoginForm, RoleForm
 from portal.accounts.permissions import Permission, permission_required
 from portal.extensions import db, limiter
@@ -12,13 +16,33 @@ bp = Blueprint("accounts", __name__)
 
 
 def _login_limit():
-    from flask import current_app
-
     return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_account_limit():
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _login_account() -> str:
+    """The account a sign-in attempt names: the submitted address in the form it is looked up
+    in, hashed (the limiter's storage never holds addresses). Counted whether or not such an
+    account exists, so the limit reveals nothing."""
+    email = services.normalize_email(request.form.get("email", "")[:1000])
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _sign_in_failed(response) -> bool:
+    return response.status_code != 302
+
+
+def _too_many_for_account() -> str:
+    return _("Too many sign-in attempts for this email address. Wait a few minutes and try again.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_account_limit, methods=["POST"], key_func=_login_account, scope="login-account",
+               deduct_when=_sign_in_failed, error_message=_too_many_for_account)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -29,8 +53,7 @@ def login():
             flash(_("Email or password is incorrect."), "error")
             return render_template("accounts/login.html", form=form), 200
         chosen_locale = session.get("locale")
-        session.clear()  # a fresh session on sign-in: nothing carried over from before
-        login_user(user)
+        start_session(user)  # a fresh session on sign-in: nothing carried over from before
         if user.locale is None and chosen_locale:
             services.set_locale(user, chosen_locale)
             db.session.commit()
@@ -38,11 +61,37 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+@bp.errorhandler(RateLimitExceeded)
+def too_many_sign_ins(error):
+    """Either limit on sign-in attempts: per client address (the app's generic page) or per
+    account, which says so, since trying from elsewhere won't help."""
+    if error.limit.error_message is None:
+        return render_template("errors/generic.html", title=_("Too many attempts"),
+                               message=_("Too many attempts in a short time. Wait a minute and try again.")), 429
+    return render_template("errors/generic.html", title=_("Too many attempts"), message=error.description), 429
+
+
 @bp.route("/logout", methods=["POST"])
 def logout():
+    """Sign out. The session version is raised too, so a copy of this session's cookie (kept
+    by anyone) stops working with it; the user's other sessions end as well."""
+    return _sign_out(_("You are signed out."))
+
+
+@bp.route("/logout/everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    """End every session of the user: other browsers and devices, and this one."""
+    return _sign_out(_("You are signed out everywhere: every browser and device signed in as you must sign in again."))
+
+
+def _sign_out(message):
+    if current_user.is_authenticated:
+        services.end_sessions(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
-    flash(_("You are signed out."), "info")
+    flash(message, "info")
     return redirect(url_for("accounts.login"))
 
 

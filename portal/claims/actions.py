@@ -10,21 +10,25 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.accounts.permissions import Permission, require
 from portal.claims import comments, lifecycle
 from portal.claims.base import OPEN_STATUSES
-from portal.claims.errors import ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError
 from portal.claims.files import service as files
-from portal.claims.lifecycle import TransitionRefused
+from portal.claims.lifecycle import TransitionRaced, TransitionRefused
 from portal.claims.loader import load_for_change
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
 
 
 def _move(user, claim_id, action, *, reason_code=None, message=None, comment_kind=None) -> Claim:
+    """One transition. Of two requests moving the claim at once, the one that comes second
+    (waiting for the lock, or losing the compare-and-set) raises ``ClaimChanged``."""
     message = (message or "").strip() or None  # blank is no message, not an empty comment
-    claim = load_for_change(user, claim_id)
+    claim = load_for_change(user, claim_id, acting_from=lifecycle.TRANSITIONS[action].sources)
     try:
         lifecycle.transition(claim, action, user, reason_code=reason_code, message=message)
     except TransitionRefused as error:
         raise ClaimError(error.message) from None
+    except TransitionRaced:
+        raise ClaimChanged(claim_id) from None
     if comment_kind and message:
         comments.post(user, claim, message, comment_kind)
     return claim
@@ -165,6 +169,8 @@ def decide_arbitration(reviewer, claim_id: int, winner_id: int, message: str | N
                 lifecycle.transition(contender, "lose_arbitration", reviewer, message=message)
         except TransitionRefused as error:
             raise ClaimError(error.message) from None
+        except TransitionRaced:
+            raise ClaimChanged(claim_id) from None
         note = message or (_l("Arbitration decided: your claim is approved.") if contender.id == winner_id
                            else _l("Arbitration decided: another claim was chosen. Your claim is rejected (competing claim)."))
         comments.post(reviewer, contender, str(note), "decision")

@@ -1,4 +1,6 @@
-"""`flask --app portal claims sweep`: apply the deadlines that passed (meant for cron)."""
+"""`flask --app portal claims sweep`: apply the deadlines that passed and send the emails that
+are due. The worker runs the same every few minutes (portal/claims/tasks.py); this command is
+for cron, or for running it now."""
 import click
 from flask.cli import AppGroup
 

@@ -1,6 +1,8 @@
 """Errors the claim rules report: a message for a field, with the advice links the seed asks for."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 
 class FieldError(str):
     """A message attached to a form field. ``support`` adds the Contact support link after it;
@@ -39,3 +41,14 @@ class DuplicateClaim(ClaimError):
     def __init__(self, message, existing_id: int, step: str | None = None, link_url: str | None = None):
         super().__init__(message, step=step, link_url=link_url)
         self.existing_id = existing_id
+
+
+class ClaimChanged(ClaimError):
+    """Another request moved the claim while this one was acting on it: nothing of this one is
+    written, and the user is shown the claim as it stands now (409)."""
+
+    def __init__(self, claim_id: int, status: str | None = None):
+        super().__init__(_l("This claim changed while you were acting; here is where it stands now. "
+                            "Nothing you sent was saved."))
+        self.claim_id = claim_id
+        self.status = status

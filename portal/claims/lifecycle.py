@@ -23,6 +23,7 @@ from portal.claims.base import (
     ActorKind,
     ClaimStatus,
 )
+from portal.claims import locks
 from portal.claims.labels import INFORMATION_REASONS, status_label
 from portal.claims.models import Claim, ClaimEvent
 from portal.claims.rules import competing_claim_exists
@@ -108,7 +109,8 @@ class TransitionRefused(Exception):
 
 
 class TransitionRaced(Exception):
-    """An ``exclusive`` transition found the claim already moved on by another request."""
+    """The claim was no longer in the status this transition read: another request moved it
+    first (the compare-and-set matched no row). Nothing of this transition is written."""
 
 
 # Deadlines --------------------------------------------------------------------------------
@@ -233,14 +235,15 @@ def _check(claim, t: Transition, kind: ActorKind, user, reason_code, message, no
 
 
 def transition(claim, action: str, user=None, *, actor: ActorKind | None = None, reason_code: str | None = None,
-               message: str | None = None, now: datetime | None = None, exclusive: bool = False):
+               message: str | None = None, now: datetime | None = None):
     """Move ``claim`` by ``action``, or raise ``TransitionRefused``. Checks the status, the kind
     of actor, the user's permission and organization, and the reason the action needs;
     then sets the status, its deadline and reason, and appends the history entry.
 
-    ``exclusive`` writes the status with a compare-and-set, so that of two requests moving the
-    same claim at once exactly one succeeds even where rows cannot be locked (SQLite ignores
-    FOR UPDATE); the other gets ``TransitionRaced`` and nothing of it is written."""
+    The status is written first, with a compare-and-set (``UPDATE … WHERE status = :read``), so
+    that of two requests moving the same claim at once exactly one succeeds on either database,
+    whether or not the claim was read under its lock; the other gets ``TransitionRaced`` and
+    nothing of it is written (the caller rolls back)."""
     t = TRANSITIONS.get(action)
     if t is None:
         raise TransitionRefused(_l("Unknown action."))
@@ -259,13 +262,12 @@ def transition(claim, action: str, user=None, *, actor: ActorKind | None = None,
         reason_code = None
 
     source = claim.status
-    if exclusive:
-        moved = db.session.execute(
-            update(Claim).where(Claim.id == claim.id, Claim.status == source).values(status=t.target)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if moved != 1:
-            raise TransitionRaced()
+    moved = db.session.execute(
+        update(Claim).where(Claim.id == claim.id, Claim.status == source).values(status=t.target)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        raise TransitionRaced()
     claim.status = t.target
     claim.status_changed_at = now
     refresh_arbitration(claim)
@@ -310,6 +312,7 @@ def refresh_arbitration(claim) -> None:
     if claim.tenant_id is None or claim.product_id is None:
         claim.in_arbitration = False
         return
+    locks.lock_arbitration(claim.tenant_id, claim.product_id)
     same = (Claim.tenant_id == claim.tenant_id, Claim.product_id == claim.product_id, Claim.status.in_(OPEN_STATUSES))
     db.session.flush()
     organizations = set(db.session.scalars(select(Claim.organization_id).where(*same).distinct()))
@@ -365,6 +368,7 @@ def sweep(today: date | None = None, organization_id: int | None = None, batch: 
         if not rows:
             return changed
         for _due_on, claim_id in rows:
+            locks.lock_claim(claim_id)  # in the order every change takes its locks
             claim = db.session.scalars(
                 select(Claim).where(Claim.id == claim_id).with_for_update().execution_options(populate_existing=True)
             ).one()

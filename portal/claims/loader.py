@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.permissions import Permission, has_permission
-from portal.claims import lifecycle
+from portal.claims import lifecycle, locks
 from portal.claims.base import ClaimStatus
+from portal.claims.errors import ClaimChanged
 from portal.claims.models import Claim, Comment
 from portal.extensions import db
 
@@ -32,14 +33,22 @@ def may_see(user, claim) -> bool:
 
 
 def visible_claim(user, claim_id: int, *, for_update: bool = False, options=()) -> Claim:
-    """A claim the user may see (``may_see``); anything else raises ``ClaimNotFound``."""
+    """A claim the user may see (``may_see``); anything else raises ``ClaimNotFound``. With
+    ``for_update``, locked until commit on both databases (``locks.lock_claim``)."""
+    return _visible(user, claim_id, for_update=for_update, options=options)[0]
+
+
+def _visible(user, claim_id: int, *, for_update: bool = False, options=()):
+    """``visible_claim``, and the claim's status just before the lock (None unless ``for_update``)."""
+    before = None
     query = select(Claim).where(Claim.id == claim_id).options(*options)
     if for_update:
+        before = locks.lock_claim(claim_id)
         query = query.with_for_update().execution_options(populate_existing=True)
     claim = db.session.scalars(query).first()
     if claim is None or not may_see(user, claim):
         raise ClaimNotFound(claim_id)
-    return claim
+    return claim, (before.status if before is not None else None)
 
 
 def glance(user, claim_id: int):
@@ -56,9 +65,16 @@ def glance(user, claim_id: int):
     return row
 
 
-def load_for_change(user, claim_id: int) -> Claim:
-    """The claim, locked for a change, with passed deadlines applied first (the caller commits)."""
-    claim = visible_claim(user, claim_id, for_update=True)
+def load_for_change(user, claim_id: int, *, acting_from=None) -> Claim:
+    """The claim, locked for a change, with passed deadlines applied first (the caller commits).
+
+    ``acting_from``: the statuses the caller's action starts from. A claim that was in one of
+    them when this request read it, and is no longer once the lock is held, was moved by
+    another request meanwhile: ``ClaimChanged``, so the user learns that rather than a refusal
+    that seems to contradict the page they acted on."""
+    claim, before = _visible(user, claim_id, for_update=True)
+    if acting_from is not None and before in acting_from and claim.status not in acting_from:
+        raise ClaimChanged(claim.id, claim.status)
     lifecycle.apply_due(claim)
     return claim
 

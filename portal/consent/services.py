@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from portal.claims import lifecycle
+from portal.claims import lifecycle, locks
 from portal.claims.base import ActorKind
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
@@ -79,6 +79,7 @@ def open_link(token: str, *, for_update: bool = False) -> Claim:
         raise ConsentError("invalid")
     query = select(Claim).where(Claim.id == data["c"])
     if for_update:
+        locks.lock_claim(data["c"])  # the lock order of every claim change (portal/claims/locks.py)
         query = query.with_for_update().execution_options(populate_existing=True)
     claim = db.session.scalars(query).first()
     if claim is None:

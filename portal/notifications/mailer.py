@@ -1,22 +1,73 @@
-"""Delivering queued emails: through Flask-Mail to a real server, or, in development (no
-MAIL_SERVER), as .eml files in the outbox folder, where nothing is ever silently dropped."""
+"""Delivering the outbox (``OutgoingEmail`` rows): through SMTP to a real server, or, in
+development (no MAIL_SERVER), as .eml files in the outbox folder, where nothing is ever
+silently dropped. Run by the worker's jobs (portal/notifications/tasks.py) and by
+``flask claims sweep``; never by a web request in production.
+
+Each email is sent once, however many workers drain the outbox at the same time: a worker
+first *claims* a due row in a transaction of its own (``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so concurrent workers pass over each other's rows; on SQLite the same UPDATE is an
+atomic compare-and-set, SQLite running one writer at a time). The claim counts the attempt and
+sets a lease (``next_attempt_at`` = now + OUTBOX_LEASE_SECONDS) before anything is sent: a
+worker killed while sending leaves a row that another worker claims once the lease is over,
+with the attempt counted. Only the claim's holder (``claim_token``) records the outcome.
+"""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import secrets
+import smtplib
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g
-from flask_mail import Message
-from sqlalchemy import select
+from flask import current_app
+from flask_mail import Connection, Message
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import aliased
 
-from portal.extensions import db, mail
+from portal.extensions import db
 from portal.notifications.models import OutgoingEmail
 from portal.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+#: attempts before an email is given up as not delivered (the retry schedule: 2, 4, 8, ... 128
+#: minutes after each failure; about four hours from the first attempt to the last)
 MAX_ATTEMPTS = 8
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long after its ``attempts``-th failed attempt an email is tried again."""
+    return timedelta(minutes=2 ** attempts)
+
+
+class _TimedConnection(Connection):
+    """Flask-Mail's connection with the timeout Flask-Mail does not offer: without one, a
+    server that accepts and never answers holds the sender forever. smtplib applies it to the
+    connection and to every read and write after it."""
+
+    def configure_host(self):
+        state = self.mail
+        timeout = current_app.config["MAIL_TIMEOUT"]
+        smtp = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+        host = smtp(state.server, state.port, timeout=timeout)
+        try:
+            host.set_debuglevel(int(state.debug))
+            if state.use_tls:
+                host.starttls()
+            if state.username and state.password:
+                host.login(state.username, state.password)
+        except BaseException:
+            host.close()
+            raise
+        return host
+
+
+def _message_id(row: OutgoingEmail) -> str:
+    """The same Message-ID on every attempt, so a receiver can drop the copy a worker killed
+    between the server's acceptance and its record of it would send again."""
+    domain = urlsplit(current_app.config["PORTAL_BASE_URL"]).hostname or "localhost"
+    return f"<outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 def _write_to_outbox(row: OutgoingEmail) -> None:
@@ -26,6 +77,7 @@ def _write_to_outbox(row: OutgoingEmail) -> None:
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = row.recipient
     message["Subject"] = row.subject
+    message["Message-ID"] = _message_id(row)
     message.set_content(row.body)
     (folder / f"{row.id:08d}.eml").write_bytes(bytes(message))
 
@@ -33,54 +85,126 @@ def _write_to_outbox(row: OutgoingEmail) -> None:
 def _send(row: OutgoingEmail) -> None:
     if current_app.config.get("MAIL_BACKEND", "outbox") == "outbox":
         _write_to_outbox(row)
-    else:
-        mail.send(Message(subject=row.subject, recipients=[row.recipient], body=row.body))
+        return
+    message = Message(subject=row.subject, recipients=[row.recipient], body=row.body)
+    message.msgId = _message_id(row)
+    # MAIL_SUPPRESS_SEND (tests): Flask-Mail's connection records the message and sends nothing.
+    with _TimedConnection(current_app.extensions["mail"]) as connection:
+        message.send(connection)
+
+
+def _due(now: datetime, email=OutgoingEmail):
+    """Waiting and due, or claimed by a worker whose lease ran out (it died while sending)."""
+    return and_(email.status.in_(("pending", "sending")), email.next_attempt_at <= now,
+                email.attempts < MAX_ATTEMPTS)
+
+
+def claim_next() -> tuple[OutgoingEmail, str] | None:
+    """Claim the next due email for this worker, counting the attempt, in a transaction of its
+    own. Returns the row and the claim's token, or None when nothing is due."""
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    token = secrets.token_hex(16)
+    other = aliased(OutgoingEmail)
+    candidate = (select(other.id).where(_due(now, other)).order_by(other.next_attempt_at, other.id)
+                 .limit(1).with_for_update(skip_locked=True).scalar_subquery())
+    claimed = db.session.execute(
+        update(OutgoingEmail).where(OutgoingEmail.id == candidate, _due(now))
+        .values(status="sending", attempts=OutgoingEmail.attempts + 1, claimed_at=now, claim_token=token,
+                next_attempt_at=now + lease)
+        .returning(OutgoingEmail.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
+    db.session.commit()
+    if claimed is None:
+        return None
+    return db.session.get(OutgoingEmail, claimed, populate_existing=True), token
+
+
+def _record(row_id: int, token: str, **values) -> bool:
+    """Record the outcome of a claim, if it is still ours (False: the lease ran out and another
+    worker claimed the email meanwhile)."""
+    result = db.session.execute(
+        update(OutgoingEmail).where(OutgoingEmail.id == row_id, OutgoingEmail.claim_token == token)
+        .values(claim_token=None, **values).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver_one() -> bool | None:
+    """Claim one due email and send it. True: sent; False: failed (retried later, or given up
+    as not delivered); None: nothing was due."""
+    claimed = claim_next()
+    if claimed is None:
+        return None
+    row, token = claimed
+    row_id, recipient, attempts = row.id, row.recipient, row.attempts
+    try:
+        _send(row)
+    except Exception as error:  # any transport failure: retried later, never lost
+        message = f"{type(error).__name__}: {error}"[:2000]
+        if attempts >= MAX_ATTEMPTS:
+            _record(row_id, token, status="not_delivered", last_error=message)
+            log.error("email %s to %s NOT DELIVERED after %s attempts: %s", row_id, recipient, attempts, message)
+        else:
+            retry_at = utcnow() + retry_delay(attempts)
+            _record(row_id, token, status="pending", last_error=message, next_attempt_at=retry_at)
+            log.warning("email %s to %s not sent (attempt %s of %s), retried at %s: %s",
+                        row_id, recipient, attempts, MAX_ATTEMPTS, retry_at.isoformat(timespec="seconds"), message)
+        return False
+    if not _record(row_id, token, status="sent", sent_at=utcnow(), last_error=None):
+        log.warning("email %s to %s sent, but its claim had expired: the lease (OUTBOX_LEASE_SECONDS) is too short",
+                    row_id, recipient)
+    return True
+
+
+def give_up_abandoned() -> int:
+    """Rows claimed for their last attempt by a worker that died: not delivered."""
+    now = utcnow()
+    result = db.session.execute(
+        update(OutgoingEmail)
+        .where(OutgoingEmail.status == "sending", OutgoingEmail.next_attempt_at <= now,
+               OutgoingEmail.attempts >= MAX_ATTEMPTS)
+        .values(status="not_delivered", claim_token=None,
+                last_error=func.coalesce(OutgoingEmail.last_error + "; ", "") + "the worker stopped while sending")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount:
+        log.error("%s email(s) NOT DELIVERED: their last attempt's worker stopped while sending", result.rowcount)
+    return result.rowcount
 
 
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
-    """Send what is due; a failure is logged and retried later with a growing delay.
-    Returns (sent, failed)."""
-    now = utcnow()
-    rows = list(
-        db.session.scalars(
-            select(OutgoingEmail)
-            .where(OutgoingEmail.sent_at.is_(None), OutgoingEmail.next_attempt_at <= now,
-                   OutgoingEmail.attempts < MAX_ATTEMPTS)
-            .order_by(OutgoingEmail.id).limit(limit)
-        )
-    )
+    """Send up to ``limit`` due emails, one claim at a time, alongside any other worker.
+    Commits. Returns (sent, failed)."""
+    give_up_abandoned()
     sent = failed = 0
-    for row in rows:
-        try:
-            _send(row)
-        except Exception as error:  # any transport failure: keep it queued
-            row.attempts += 1
-            row.last_error = f"{type(error).__name__}: {error}"[:2000]
-            row.next_attempt_at = utcnow() + timedelta(minutes=2 ** row.attempts)
-            failed += 1
-            log.warning("email %s to %s not sent (attempt %s): %s", row.id, row.recipient, row.attempts, error)
-        else:
-            row.sent_at = utcnow()
-            row.attempts += 1
+    while sent + failed < limit:
+        outcome = deliver_one()
+        if outcome is None:
+            break
+        if outcome:
             sent += 1
-        db.session.commit()
+        else:
+            failed += 1
     return sent, failed
 
 
-def init_app(app: Flask) -> None:
-    @app.after_request
-    def deliver_after_response(response):
-        """Deliver what this request queued once the response has gone out, so the user
-        never waits for (or sees the failure of) the mail server."""
-        if g.get("cpor_emails_queued"):
-            response.call_on_close(lambda: _deliver_in(app))
-        return response
+def listing(status: str | None = None, limit: int = 50) -> list[OutgoingEmail]:
+    """The latest emails, of one status or all, newest first."""
+    query = select(OutgoingEmail).order_by(OutgoingEmail.id.desc()).limit(limit)
+    if status:
+        query = query.where(OutgoingEmail.status == status)
+    return list(db.session.scalars(query))
 
 
-def _deliver_in(app: Flask) -> None:
-    with app.app_context():
-        try:
-            deliver_pending()
-        except Exception:  # never let delivery break anything; the sweep retries
-            log.exception("email delivery after the response failed")
-            db.session.rollback()
+def retry(email_id: int) -> bool:
+    """Give a not-delivered email a new round of attempts, now."""
+    result = db.session.execute(
+        update(OutgoingEmail).where(OutgoingEmail.id == email_id, OutgoingEmail.status == "not_delivered")
+        .values(status="pending", attempts=0, next_attempt_at=utcnow()).execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1

@@ -27,17 +27,27 @@ class Notification(db.Model):
 
 
 class OutgoingEmail(db.Model):
-    """Written in the same transaction as what caused it; delivered after the response (and
-    retried by the sweep), so a mail server that is down never fails or slows a request."""
+    """The outbox: written in the same transaction as what caused it, delivered by a worker
+    (portal/notifications/mailer.py), so a mail server that is down or slow never fails or
+    slows a request, and an email is never lost with a job.
+
+    ``status``: pending (waiting for ``next_attempt_at``), sending (claimed by a worker until
+    ``next_attempt_at``, its lease), sent, or not_delivered (every attempt failed)."""
 
     __tablename__ = "outgoing_emails"
-    __table_args__ = (Index("ix_outgoing_emails_pending", "sent_at", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outgoing_emails_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the current (or last) attempt was claimed, and by which claim: only that claim's
+    #: worker may record its outcome
+    claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None]
+    #: attempts started, counted when a worker claims the email, before it sends
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -7,7 +7,7 @@ own organization's claims.
 """
 from __future__ import annotations
 
-from flask import current_app, g, has_request_context, render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -17,6 +17,7 @@ from portal.accounts.permissions import Role
 from portal.claims import signals
 from portal.claims.labels import claim_number, status_label
 from portal.extensions import db
+from portal.notifications import tasks
 from portal.notifications.models import Notification, OutgoingEmail
 from portal.timeutil import utcnow
 
@@ -74,13 +75,8 @@ def claim_url(claim, user) -> str:
     return base + path
 
 
-def _queued() -> None:
-    if has_request_context():
-        g.cpor_emails_queued = True
-
-
 def queue_email(user, note: Notification, claim) -> None:
-    _queued()
+    tasks.note_queued()
     with force_locale(user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         text = message_text(note)
         subject = _("[CPOR] %(text)s", text=text)
@@ -89,7 +85,7 @@ def queue_email(user, note: Notification, claim) -> None:
 
 
 def queue_raw_email(recipient: str, subject: str, body: str) -> None:
-    _queued()
+    tasks.note_queued()
     db.session.add(OutgoingEmail(recipient=recipient, subject=subject, body=body))
     db.session.flush()
 

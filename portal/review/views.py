@@ -11,7 +11,7 @@ from wtforms import SelectChoice
 from portal import hx
 from portal.accounts.permissions import reviewer_required
 from portal.claims import actions, lifecycle, page
-from portal.claims.errors import ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError
 from portal.claims.loader import claim_or_404, deadlines_on_read
 from portal.claims.views.claim import thread_context
 from portal.extensions import db
@@ -93,6 +93,11 @@ def _decide(claim_id, do, done, form=None, form_key=None):
         return _render_claim(claim_or_404(claim_id, for_page=True), {form_key: form}, status=422)
     try:
         changed = do()
+    except ClaimChanged as error:
+        # Another request moved the claim meanwhile: the page as it stands now, 409.
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return _render_claim(claim_or_404(claim_id, for_page=True), status=409)
     except ClaimError as error:
         db.session.rollback()
         flash(str(error.message), "error")

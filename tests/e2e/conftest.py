@@ -172,7 +172,7 @@ def expect_settled(page) -> None:
 
 def sign_out(page) -> None:
     with page.expect_navigation():
-        page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("button", name="Sign out", exact=True).click()
 
 
 _AXE = None

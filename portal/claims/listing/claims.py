@@ -229,13 +229,13 @@ def export_page(user, lq: ListQuery, size: int) -> pager.Page:
     return pager.page(_filtered(user, lq, base), ORDERS[lq.sort], lq.after, size, rows=True)
 
 
-def all_rows(user, lq: ListQuery, batch: int = 1000):
-    """Every claim the filters select, in the list's order, as export rows fetched in batches by
+def batches(user, lq: ListQuery, size: int = 1000):
+    """Every claim the filters select, in the list's order, as lists of export rows fetched by
     key (memory stays flat, and no statement runs longer than one batch)."""
     current = replace(lq, after="")
     while True:
-        result = export_page(user, current, size=batch)
-        yield from result.rows
+        result = export_page(user, current, size=size)
+        yield result.rows
         if not result.next_cursor:
             return
         current = replace(current, after=result.next_cursor)

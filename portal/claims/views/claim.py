@@ -9,7 +9,7 @@ from portal import hx
 from portal.accounts.permissions import Permission, permission_required
 from portal.claims import actions, comments, lifecycle, page
 from portal.claims.base import ClaimStatus
-from portal.claims.errors import ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError
 from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, ResubmitForm
 from portal.claims.loader import ClaimNotFound, claim_or_404, glance
 from portal.claims.views.blueprint import bp
@@ -48,8 +48,21 @@ def show(claim_id):
         return redirect(url_for("claims.resume", claim_id=claim.id))
     if current_user.is_reviewer:
         return redirect(url_for("review.claim", claim_id=claim.id, **request.args))
+    return _page(claim)
+
+
+def _page(claim, status=200):
     return render_template("claims/show.html", claim=claim, page=page.build(current_user, claim),
-                           refused=(), added=(), **thread_context(claim), **upload_limits())
+                           refused=(), added=(), **thread_context(claim), **upload_limits()), status
+
+
+@bp.errorhandler(ClaimChanged)
+def changed(error):
+    """Another request moved the claim while this one acted: nothing of this one was written;
+    the claim's page as it stands now, with the message, answered 409."""
+    db.session.rollback()
+    flash(str(error.message), "error")
+    return _page(claim_or_404(error.claim_id, for_page=True), 409)
 
 
 def _act(claim_id, do, success):

@@ -57,10 +57,14 @@ def delete_draft(user, claim_id: int) -> None:
 
 
 def drafts_of(user) -> list[Claim]:
+    """The user's drafts for their organization as it is now: a user the directory import moved
+    to another organization no longer sees the drafts begun for the old one (``may_see`` refuses
+    them too), and its admins never see them either."""
     return list(
         db.session.scalars(
             select(Claim)
-            .where(Claim.created_by_id == user.id, Claim.status == ClaimStatus.DRAFT)
+            .where(Claim.created_by_id == user.id, Claim.organization_id == user.organization_id,
+                   Claim.status == ClaimStatus.DRAFT)
             .options(joinedload(Claim.tenant), joinedload(Claim.product))
             .order_by(Claim.updated_at.desc(), Claim.id.desc())
         )
@@ -107,7 +111,7 @@ def submit(user, claim_id: int, *, attested: bool, today: date | None = None) ->
         lifecycle.transition(ended, "supersede", None, actor=ActorKind.SYSTEM)
     try:
         with db.session.begin_nested():
-            lifecycle.transition(claim, "submit", user, exclusive=True)
+            lifecycle.transition(claim, "submit", user)
     except lifecycle.TransitionRaced:
         # The twin request (a double click, another tab) submitted it: return its claim.
         db.session.refresh(claim)

@@ -9,10 +9,12 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.claims import lifecycle
+from portal.claims import tasks as claims_tasks
 from portal.claims.base import ClaimStatus
 from portal.claims.lifecycle import add_business_days, due_on_for
 from portal.claims.models import Claim, ClaimEvent
 from portal.extensions import db
+from portal.jobs import huey
 from portal.timeutil import utcnow
 from tests.html import text
 from tests.claims.lifecycle.conftest import (
@@ -291,6 +293,23 @@ def test_the_sweep_command_moves_exactly_the_due_claims_and_is_idempotent(any_de
 
     assert again.exit_code == 0 and "0 claim(s) moved on" in again.output
     assert history_lengths(any_demo, ids) == after
+
+
+@pytest.mark.real_commits
+def test_the_sweep_runs_as_a_periodic_job_every_five_minutes(any_demo):
+    def scheduled_at(hour, minute):  # what the worker's scheduler enqueues at that minute
+        return {type(job) for job in huey.read_periodic(datetime(2026, 12, 1, hour, minute))}
+    assert claims_tasks.sweep_deadlines.task_class in scheduled_at(10, 5) & scheduled_at(10, 0)
+    assert claims_tasks.sweep_deadlines.task_class not in scheduled_at(10, 7)
+    claims = sweep_scenario(any_demo)
+
+    with any_demo.app_context():
+        claims_tasks.sweep_deadlines()  # the job, run in-process here
+
+    for name, (claim_id, expected) in claims.items():
+        assert claim_row(any_demo, claim_id).status == expected, name
+    events = status_events(any_demo, claims["information unanswered"][0])
+    assert events[-1].action == "expire_information_request" and events[-1].actor_id is None
 
 
 @pytest.mark.real_commits
