@@ -60,9 +60,9 @@ def _redis_url(production: bool) -> str | None:
     url = os.environ.get("REDIS_URL") or None
     if production and not url:
         raise ConfigError(
-            "REDIS_URL must be set when PORTAL_ENV=production: rate limits (sign-in attempts) are "
-            "counted in Redis so that every process and server shares them. "
-            "Start Redis and set e.g. REDIS_URL=redis://127.0.0.1:6379/0."
+            "PORTAL_ENV=production needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0). "
+            "Rate limits (sign-in attempts) are counted in Redis so that every process and server "
+            "shares them."
         )
     return url
 

@@ -252,7 +252,7 @@ def test_production_refuses_to_start_without_redis(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
     monkeypatch.delenv("REDIS_URL", raising=False)
 
-    with pytest.raises(config.ConfigError, match="REDIS_URL must be set when PORTAL_ENV=production"):
+    with pytest.raises(config.ConfigError, match="PORTAL_ENV=production needs Redis: set REDIS_URL"):
         config.load(str(tmp_path))
     with pytest.raises(config.ConfigError, match="rate limits"):
         create_app(instance_path=str(tmp_path))
