@@ -254,7 +254,7 @@ def test_production_refuses_to_start_without_redis(monkeypatch, tmp_path):
 
     with pytest.raises(config.ConfigError, match="PORTAL_ENV=production needs Redis: set REDIS_URL"):
         config.load(str(tmp_path))
-    with pytest.raises(config.ConfigError, match="rate limits"):
+    with pytest.raises(config.ConfigError, match="Rate limits"):
         create_app(instance_path=str(tmp_path))
 
 
