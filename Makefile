@@ -7,7 +7,7 @@ VENDOR  := static/vendor
 FLASK   := $(BIN)/flask --app portal
 DEMO    := portal/directory/demo.json
 
-.PHONY: install run worker test bench translations compile-translations clean
+.PHONY: install run worker test bench prod translations compile-translations clean
 
 install: $(STAMP) $(VENDOR)/.stamp compile-translations
 
@@ -58,6 +58,13 @@ test: install
 bench: install
 	bash bench/setup.sh
 	$(BIN)/python -m bench
+
+# The production topology on loopback: nginx on 127.0.0.1:8080 in front of two gunicorn servers,
+# the worker (when the job queue is there), PostgreSQL and Redis (running already). Ctrl-C stops
+# it all. Installs nginx with apt-get when missing. See "Running it for real" in the README.
+prod: install
+	bash deploy/setup.sh
+	$(BIN)/python -m deploy.prod
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache

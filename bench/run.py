@@ -312,6 +312,8 @@ def drive(settings: Settings, ctx: dict, log) -> tuple[dict[str, Row], dict, str
     args, described = gunicorn_args()
     secret = secrets.token_hex(32)
     env = {"DATABASE_URL": settings.url, "SECRET_KEY": secret, "PORTAL_ENV": "production",
+           # Production counts rate limits in Redis (and refuses to start without it).
+           "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
            # The wizard's per-user tenant look-up limit (60 a minute) would answer most checks with
            # "too many look-ups": the benchmark measures the check itself.
            "TENANT_LOOKUP_LIMIT": "", "MAIL_OUTBOX_DIR": tempfile.mkdtemp(prefix="bench-outbox-")}

@@ -1,11 +1,12 @@
 """CPOR claims portal: the application factory."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
 
-from portal import config, errors, hx, i18n, jobs, models, request_guard, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
+from portal import config, errors, hx, i18n, jobs, models, operations, request_guard, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
 from portal.accounts import auth
 from portal.accounts.views import bp as accounts_bp
 from portal.claims import tasks as claims_tasks  # noqa: F401  (the sweep's periodic job)
@@ -24,10 +25,14 @@ from portal.review.views import bp as review_bp
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(overrides: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None, instance_path: str | None = None) -> Flask:
+    """The app. ``instance_path`` (or ``PORTAL_INSTANCE_PATH``) gives each server or test app a
+    folder of its own; by default it is ``instance/`` beside the code."""
+    instance_path = instance_path or os.environ.get("PORTAL_INSTANCE_PATH") or None
     app = Flask(
         __name__,
         instance_relative_config=True,
+        instance_path=os.path.abspath(instance_path) if instance_path else None,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
@@ -35,7 +40,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     request_guard.init_app(app)
-
+    # After the guard: the request ID is taken ahead of it, so a refused request is logged too.
+    operations.init_app(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True)
     csrf.init_app(app)

@@ -6,6 +6,11 @@ import secrets
 from pathlib import Path
 
 
+#: The largest request body accepted: the five files a claim may have, and the form around them.
+#: deploy/nginx.py gives nginx the same limit.
+MAX_CONTENT_LENGTH = 5 * 10 * 1024 * 1024 + 512 * 1024
+
+
 class ConfigError(RuntimeError):
     """The environment does not allow the app to start safely."""
 
@@ -48,6 +53,61 @@ def _holidays(value: str | None) -> frozenset:
     return frozenset(days)
 
 
+def _redis_url(production: bool) -> str | None:
+    """REDIS_URL, required in production: there several processes serve (gunicorn workers, two
+    app servers), and a login limit kept in each process's memory would let a client try
+    workers x servers times as many passwords."""
+    url = os.environ.get("REDIS_URL") or None
+    if production and not url:
+        raise ConfigError(
+            "PORTAL_ENV=production needs Redis: set REDIS_URL (e.g. redis://127.0.0.1:6379/0). "
+            "Rate limits (sign-in attempts) are counted in Redis so that every process and server "
+            "shares them."
+        )
+    return url
+
+
+def _storage() -> dict:
+    """Where uploaded files go: ``local`` (a folder, one app server) or ``s3`` (an S3-API bucket
+    every app server reaches; credentials from the usual AWS variables)."""
+    backend = os.environ.get("STORAGE_BACKEND", "local").strip().lower() or "local"
+    if backend not in ("local", "s3"):
+        raise ConfigError(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}.")
+    if backend == "s3" and not os.environ.get("S3_BUCKET"):
+        raise ConfigError("STORAGE_BACKEND=s3 needs S3_BUCKET (and S3_ENDPOINT_URL for a store other than AWS).")
+    settings = {
+        "STORAGE_BACKEND": backend,
+        "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        "S3_REGION": os.environ.get("S3_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
+        "S3_PREFIX": os.environ.get("S3_PREFIX", ""),
+    }
+    if os.environ.get("UPLOAD_FOLDER"):
+        settings["UPLOAD_FOLDER"] = os.environ["UPLOAD_FOLDER"]
+    return settings
+
+
+def _proxies(name: str) -> int:
+    """How many proxies in front set X-Forwarded-<name>: 0 (the default) trusts none of them,
+    so a client cannot choose the address its rate limits are counted under."""
+    value = os.environ.get(name, "0").strip() or "0"
+    try:
+        count = int(value)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be a number of proxies (0, 1, ...), not {value!r}.") from error
+    if count < 0:
+        raise ConfigError(f"{name} must be 0 or more.")
+    return count
+
+
+def _engine_options(database_url: str) -> dict:
+    options = {"pool_pre_ping": True}
+    if database_url.startswith("postgresql"):
+        # A database that does not answer must fail a request (and /readyz) in seconds, not hang it.
+        options["connect_args"] = {"connect_timeout": int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))}
+    return options
+
+
 def _jobs(production: bool, redis_url: str | None) -> dict:
     """The job queue (portal/jobs.py) and mail delivery. Development runs jobs in-process
     (eager) unless PORTAL_JOBS_EAGER=0; production never does (checked at start-up): it needs
@@ -70,17 +130,18 @@ def load(instance_path: str) -> dict:
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     production = os.environ.get("PORTAL_ENV", "development") == "production"
-    redis_url = os.environ.get("REDIS_URL") or None
+    redis_url = _redis_url(production)
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'portal.db'}"
     if database_url.startswith("postgres://"):
         database_url = "postgresql://" + database_url[len("postgres://"):]
     if database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    secure_cookies = _bool(os.environ.get("SESSION_COOKIE_SECURE"), production)
     return {
         "PORTAL_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(instance, production),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
         "SUPPORT_URL": os.environ.get(
             "SUPPORT_URL", "https://partner.microsoft.com/support"
         ),
@@ -88,6 +149,8 @@ def load(instance_path: str) -> dict:
         "REDIS_URL": redis_url,
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
+        # Keys of several deployments (or test runs) sharing one Redis kept apart.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", ""),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         # Failed sign-ins per account (the submitted email), from any address: guessing one
         # account's password from many addresses is limited too.
@@ -115,11 +178,13 @@ def load(instance_path: str) -> dict:
         # Cookies: never readable from scripts, never sent cross-site, HTTPS-only in production.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
-        "SESSION_COOKIE_NAME": "__Host-cpor" if production else "cpor_session",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        # Browsers keep a __Host- cookie only when it is Secure: plain HTTP (make prod on loopback,
+        # SESSION_COOKIE_SECURE=0) gets the plain name.
+        "SESSION_COOKIE_NAME": "__Host-cpor" if production and secure_cookies else "cpor_session",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_DURATION": 60 * 60 * 24 * 14,
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 8,
         "WTF_CSRF_TIME_LIMIT": None,
@@ -138,6 +203,13 @@ def load(instance_path: str) -> dict:
         "COMPRESS_ALGORITHM": ["zstd", "br", "gzip", "deflate"],
         "COMPRESS_ALGORITHM_STREAMING": ["zstd", "br", "gzip", "deflate"],
         # One upload request carries at most the five files a claim may have.
-        "MAX_CONTENT_LENGTH": 5 * 10 * 1024 * 1024 + 512 * 1024,
+        "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # Deployment (issue 10): file storage, the proxies in front, readiness checks.
+        **_storage(),
+        "PROXY_FIX_X_FOR": _proxies("PROXY_FIX_X_FOR"),
+        "PROXY_FIX_X_PROTO": _proxies("PROXY_FIX_X_PROTO"),
+        "PROXY_FIX_X_HOST": _proxies("PROXY_FIX_X_HOST"),
+        "READYZ_TIMEOUT_SECONDS": float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2")),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
         **_jobs(production, redis_url),
     }

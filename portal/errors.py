@@ -1,16 +1,36 @@
-"""Error pages in the layout. A 403 for a partner lists the organization's admins to contact."""
-from flask import Flask, g, render_template
+"""Error pages in the layout. A 403 for a partner lists the organization's admins to contact.
+
+The 404, 500 and 503 pages render without the database: when it cannot be reached, the page is
+shown as to a visitor (the signed-in user is not loaded, nothing else is asked of it) with a 503
+that says to try again, instead of a bare error from the server."""
+import logging
+
+from flask import Flask, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
 
-from portal import hx
 from portal.accounts.permissions import PermissionDenied
 from portal.accounts.services import organization_admins
+from portal.claims.files.storage import StorageUnavailable, StoredFileMissing
 from portal.claims.loader import ClaimNotFound
-from portal.extensions import db, login_manager
+from portal import hx
+from portal.extensions import db
+from portal.operations import database_is_down, mark_database_down
 from portal.request_guard import BadInput
+
+log = logging.getLogger(__name__)
+#: Retry-After (seconds) on the page shown while the database is unreachable.
+RETRY_AFTER = 30
+
+
+def _unreachable(error: BaseException) -> bool:
+    """The database (not the statement) failed: refused, timed out, connection lost."""
+    return isinstance(error, (OperationalError, InterfaceError)) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
 
 
 def _admins_to_contact():
@@ -21,7 +41,51 @@ def _admins_to_contact():
 
 def init_app(app: Flask) -> None:
     def page(template, status, **context):
+        if not database_is_down():
+            try:
+                return render_template(template, **context), status
+            except DBAPIError as error:
+                if not _unreachable(error):
+                    raise
+                mark_database_down()
         return render_template(template, **context), status
+
+    def rollback():
+        if not database_is_down():
+            try:
+                db.session.rollback()
+            except DBAPIError:
+                mark_database_down()
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error):
+        log.error("the database is unavailable: %s", error.__class__.__name__, exc_info=error)
+        mark_database_down()
+        response, status = page("errors/503.html", 503)
+        return response, status, {"Retry-After": str(RETRY_AFTER)}
+
+    @app.errorhandler(503)
+    def unavailable(_error):
+        response, status = page("errors/503.html", 503)
+        return response, status, {"Retry-After": str(RETRY_AFTER)}
+
+    @app.errorhandler(StorageUnavailable)
+    def storage_unavailable(error):
+        """The file store did not answer: nothing of the change is kept (the transaction rolls
+        back, and with it the files stored for it), and the user is asked to try again."""
+        log.error("the file storage is unavailable: %s", error)
+        rollback()
+        response, status = page("errors/503.html", 503)
+        return response, status, {"Retry-After": str(RETRY_AFTER)}
+
+    @app.errorhandler(StoredFileMissing)
+    def stored_file_missing(error):
+        """A file whose row exists but whose content this server cannot find (a folder not
+        shared between servers, an object deleted by hand): a 404, logged for the operator."""
+        log.error("stored file %s is missing from the storage", error.key)
+        rollback()
+        return page("errors/404.html", 404)
 
     @app.errorhandler(403)
     def forbidden(_error):
@@ -29,7 +93,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(PermissionDenied)
     def permission_denied(_error):
-        db.session.rollback()
+        rollback()
         return forbidden(_error)
 
     @app.errorhandler(404)
@@ -39,7 +103,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(ClaimNotFound)
     def claim_not_found(_error):
         """A claim that doesn't exist or isn't the user's to see: the same 404, nothing written."""
-        db.session.rollback()
+        rollback()
         return not_found(_error)
 
     @app.errorhandler(413)
@@ -72,7 +136,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(BadInput)
     def bad_input(error):
         """Refused before any view ran (``portal.request_guard``): nothing was read or written."""
-        db.session.rollback()
+        rollback()
         messages = {
             "characters": _("What you sent contains a character that can't be saved, such as a NUL or another "
                             "invisible control character (sometimes pasted from another program). Remove it and "
@@ -97,11 +161,6 @@ def init_app(app: Flask) -> None:
     def server_error(_error):
         """The page cannot know whether what was sent was saved (the failure may have come after
         the commit), and says so. When the database itself is what failed, the page is shown
-        as to a signed-out visitor: the layout would otherwise read the user from it again."""
-        try:
-            db.session.rollback()
-            return page("errors/500.html", 500)
-        except SQLAlchemyError:
-            db.session.remove()
-            g._login_user = login_manager.anonymous_user()  # Flask-Login's user for this request
-            return page("errors/500.html", 500)
+        as to a signed-out visitor (``page`` and ``rollback`` see to it)."""
+        rollback()
+        return page("errors/500.html", 500)

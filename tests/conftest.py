@@ -37,6 +37,7 @@ from portal import create_app
 from portal.directory_import import import_directory, load_file
 from portal.extensions import db
 from portal.jobs import huey
+from tests import services
 from tests.support import HARNESS_SAVEPOINTS
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL")
@@ -342,3 +343,28 @@ def any_app(request, tmp_path, app_overrides):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- services for the deployment tests: an S3-compatible server, Redis ----------------------
+# (tests/services.py starts and checks them; the fixtures are here so every package can ask.)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """moto's standalone S3 server on a loopback port, for this session (per xdist worker)."""
+    with services.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def s3_settings(s3_endpoint) -> dict:
+    """Settings for an app storing its files in a new, empty bucket of the test S3 server."""
+    return services.new_bucket(s3_endpoint)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """A Redis to count in, with a key prefix of this test's own (settings ``RATELIMIT_KEY_PREFIX``):
+    tests share the server with each other and with other worktrees. Skipped with the reason
+    without ``PORTAL_TEST_REDIS_URL``, failed instead when ``PORTAL_REQUIRE_REDIS=1`` (CI)."""
+    return services.redis_url()

@@ -46,6 +46,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path)
 def test_production_with_a_secret_key_sends_cookies_over_https_only(monkeypatch, tmp_path):
     monkeypatch.setenv("PORTAL_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
 
     settings = config.load(str(tmp_path))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 from portal import hx
 from portal.accounts.models import User
 from portal.extensions import db, login_manager
+from portal.operations import database_is_down
 
 DEFAULT_HASH_METHOD = "scrypt"
 
@@ -63,6 +64,8 @@ def init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
+        if database_is_down():
+            return None  # an error page while the database is unreachable: shown as to a visitor
         # The organization is shown in every page's header: loaded with the user, in the one
         # query that also brings the session version to compare.
         user = db.session.get(User, int(user_id), options=[joinedload(User.organization)])

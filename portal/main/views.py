@@ -1,12 +1,11 @@
 from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import text
 
+from portal import operations
 from portal.accounts.permissions import has_association_access
 from portal.claims import lifecycle
 from portal.claims.listing import claims as listing
 from portal.claims.wizard import drafts
-from portal.extensions import db
 
 bp = Blueprint("main", __name__)
 
@@ -30,5 +29,15 @@ def home():
 
 @bp.route("/healthz")
 def healthz():
-    db.session.execute(text("SELECT 1"))
+    """The process is up and answering; asks nothing of the database, so a database outage
+    never has the orchestrator restart every web process."""
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    """Whether this process can serve now: the database and Redis reachable. A 503 names the
+    one that is not, so the balancer stops sending requests here until it is back."""
+    ready, checks = operations.readiness()
+    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    return body, 200 if ready else 503, {"Cache-Control": "no-store"}
