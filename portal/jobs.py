@@ -24,6 +24,7 @@ from huey import RedisHuey, crontab
 from huey.storage import RedisStorage
 
 from portal.config import ConfigError
+from portal.operations import carrying, current_request_id
 
 __all__ = ["crontab", "huey", "init_app", "periodic_task", "task", "worker_command"]
 
@@ -78,16 +79,34 @@ def _in_app_context(fn):
 
 
 def task(**options):
-    """``huey.task`` for a function that needs the app (database, settings, templates)."""
+    """``huey.task`` for a function that needs the app (database, settings, templates). Calling
+    it enqueues the job with the current request's ID, which the job's log lines then carry."""
     def decorator(fn):
-        return huey.task(**options)(_in_app_context(fn))
+        @functools.wraps(fn)
+        def run(*args, request_id=None, **kwargs):
+            with carrying(request_id), _AppContext():
+                return fn(*args, **kwargs)
+
+        queued = huey.task(**options)(run)
+
+        @functools.wraps(fn)
+        def enqueue(*args, **kwargs):
+            return queued(*args, request_id=current_request_id(), **kwargs)
+
+        enqueue.task = queued  # Huey's task wrapper, for what else it offers
+        return enqueue
     return decorator
 
 
 def periodic_task(schedule, **options):
-    """``huey.periodic_task`` for a function that needs the app; ``schedule`` is a ``crontab``."""
+    """``huey.periodic_task`` for a function that needs the app; ``schedule`` is a ``crontab``.
+    Each run logs under an ID of its own."""
     def decorator(fn):
-        return huey.periodic_task(schedule, **options)(_in_app_context(fn))
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            with carrying(None), _AppContext():
+                return fn(*args, **kwargs)
+        return huey.periodic_task(schedule, **options)(run)
     return decorator
 
 

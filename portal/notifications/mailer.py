@@ -156,6 +156,8 @@ def deliver_one() -> bool | None:
     if not _record(row_id, token, status="sent", sent_at=utcnow(), last_error=None):
         log.warning("email %s to %s sent, but its claim had expired: the lease (OUTBOX_LEASE_SECONDS) is too short",
                     row_id, recipient)
+    else:
+        log.info("email %s to %s sent (attempt %s)", row_id, recipient, attempts)
     return True
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from portal import jobs
 from portal.extensions import db
 from portal.notifications import mailer
+from portal.operations import carrying, current_request_id
 
 log = logging.getLogger(__name__)
 _QUEUED = "cpor.outbox_queued"
@@ -77,10 +78,11 @@ def init_app(app: Flask) -> None:
         """Enqueue delivery once the response has gone out: in development (jobs in-process)
         the user never waits for the outbox; in production this only pushes a job to Redis."""
         if g.get("cpor_outbox_committed"):
-            response.call_on_close(lambda: _enqueue_in(app))
+            request_id = current_request_id()  # the request is over by the time the job is enqueued
+            response.call_on_close(lambda: _enqueue_in(app, request_id))
         return response
 
 
-def _enqueue_in(app: Flask) -> None:
-    with app.app_context():
+def _enqueue_in(app: Flask, request_id: str | None) -> None:
+    with app.app_context(), carrying(request_id):
         _enqueue()

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from portal import operations
 from portal.extensions import db
 from portal.jobs import huey
 from portal.notifications import mailer, tasks
@@ -205,3 +206,31 @@ def test_a_queue_that_is_down_fails_no_request_and_keeps_the_email(app, cast, un
     assert "the periodic job will send it" in caplog.text
     rows = emails(app)
     assert len(rows) == 3 and all(row.status == "pending" and row.attempts == 0 for row in rows)
+
+
+class _RequestIds(logging.Handler):
+    """Each record's message with the request ID current when it was logged."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: list[tuple[str, str | None]] = []
+
+    def emit(self, record):
+        self.seen.append((record.getMessage(), operations.current_request_id()))
+
+
+def test_the_delivery_job_logs_under_the_id_of_the_request_that_queued_it(app, cast, caplog):
+    request_id = "0123456789abcdef0123456789abcdef"
+    handler = _RequestIds()
+    logger = logging.getLogger("portal.notifications.mailer")
+    logger.addHandler(handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="portal.notifications.mailer"):
+            response = comment_as_reviewer(app, cast, headers={"X-Request-ID": request_id})
+            response.close()  # the job is enqueued once the response is out (and runs in-process here)
+    finally:
+        logger.removeHandler(handler)
+    sent = [(message, seen_id) for message, seen_id in handler.seen if " sent (attempt 1)" in message]
+    assert len(sent) == 3, handler.seen
+    assert {seen_id for _, seen_id in sent} == {request_id}
+    assert operations.current_request_id() is None
