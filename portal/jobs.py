@@ -16,11 +16,15 @@ from __future__ import annotations
 
 import functools
 import logging
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
+from redis import exceptions as redis_exceptions
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 from huey import RedisHuey, crontab
+from huey.exceptions import TaskLockedException
 from huey.storage import RedisStorage
 
 from portal.config import ConfigError
@@ -108,6 +112,29 @@ def periodic_task(schedule, **options):
                 return fn(*args, **kwargs)
         return huey.periodic_task(schedule, **options)(run)
     return decorator
+
+
+@contextmanager
+def exclusive(name: str, ttl: int) -> Iterator[None]:
+    """Run the block in one worker at a time; raises ``TaskLockedException`` (which Huey logs and does not
+    retry) while another holds it. The lock expires after ``ttl`` seconds if its holder dies.
+    Huey's own ``lock_task(ttl=...)`` needs Redis 7.4 or newer (hash-field expiry); Debian's is
+    7.0, so on Redis this is redis-py's lock (SET NX PX), and in-process Huey's lock."""
+    connection = getattr(huey.storage, "conn", None)
+    if connection is None:
+        with huey.lock_task(name):
+            yield
+        return
+    lock = connection.lock(f"{huey.name}.exclusive.{name}", timeout=ttl, blocking=False)
+    if not lock.acquire():
+        raise TaskLockedException(f"{name} is running in another worker")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except redis_exceptions.LockError:  # expired meanwhile (and maybe taken by another)
+            log.warning("the %s lock expired before its holder finished (ttl %s s)", name, ttl)
 
 
 def consumer(app: Flask, threads: int = 2, periodic: bool = True):

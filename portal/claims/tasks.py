@@ -16,7 +16,7 @@ SCHEDULE = jobs.crontab(minute="*/5")
 def sweep_deadlines() -> int:
     """Apply the passed deadlines. One sweep at a time across workers (a second one would only
     skip the claims the first has locked); the lock expires on its own if a worker dies."""
-    with jobs.huey.lock_task("claims-sweep", ttl=900):
+    with jobs.exclusive("claims-sweep", ttl=900):
         count = lifecycle.sweep()
     if count:
         log.info("deadline sweep: %s claim(s) moved on", count)
