@@ -53,7 +53,7 @@ def test_pdf_png_and_docx_are_accepted_by_content(demo, gina, draft):
     assert files_of(demo, draft) == [("report.pdf", "pdf", len(PDF)), ("screenshot.png", "png", len(PNG)), ("poe.docx", "docx", len(docx))]
     assert len(stored_files(demo)) == 3
     flashes = text(gina.client.get(f"/claims/{draft}/wizard/customer"))
-    assert "3 file(s) added." in flashes
+    assert "3 files added." in flashes
 
 
 def test_htmx_upload_answers_the_file_list_fragment(demo, gina, draft):
@@ -63,7 +63,7 @@ def test_htmx_upload_answers_the_file_list_fragment(demo, gina, draft):
     body = text(response)
     assert body.lstrip().startswith('<div id="files-region">')
     assert "report.pdf" in body
-    assert "1 file(s) added." in body
+    assert "1 file added." in body
     assert '<progress class="upload-progress"' in body
 
 
@@ -91,7 +91,7 @@ def test_an_oversized_file_is_refused_with_the_size_message_and_nothing_kept(dem
     response = gina.upload(draft, ("big.pdf", big), ("small.pdf", PDF), htmx=True)
 
     body = text(response)
-    assert "big.pdf: The file is larger than 1 KB." in body
+    assert "big.pdf: The file is larger than 1 kB." in body
     assert files_of(demo, draft) == [("small.pdf", "pdf", len(PDF))]
     assert len(stored_files(demo)) == 1  # no partial file of the big one
 
