@@ -42,10 +42,16 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
+def new_user_role_choices():
+    """No role pre-selected for a new user: the admin picks one (never Global admin by default)."""
+    return [SelectChoice("", _l("Choose a role"))] + role_choices()
+
+
 class AddUserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[InputRequired(), Length(max=200)])
     email = EmailField(_l("Email"), validators=[InputRequired(), email_address, Length(max=254)])
-    role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
+    role = SelectField(_l("Role"), choices=new_user_role_choices, default="",
+                       validators=[InputRequired(message=_l("Choose the user's role."))])
     locale = SelectField(_l("Language"), choices=LANGUAGE_CHOICES, default="en")
     password = PasswordField(
         _l("Temporary password"),

@@ -1,6 +1,7 @@
 import hashlib
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_limiter.errors import RateLimitExceeded
 from flask_login import current_user, login_required, logout_user
@@ -10,6 +11,7 @@ from portal.accounts.auth import start_session
 from portal.accounts.forms import AddUserForm, LanguageForm, LoginForm, RoleForm
 from portal.accounts.permissions import Permission, permission_required
 from portal.extensions import db, limiter
+from portal.i18n import chosen_locale, remember_locale
 from portal.urls import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -52,10 +54,10 @@ def login():
         if user is None:
             flash(_("Email or password is incorrect."), "error")
             return render_template("accounts/login.html", form=form), 200
-        chosen_locale = session.get("locale")
+        chosen = chosen_locale()
         start_session(user)  # a fresh session on sign-in: nothing carried over from before
-        if user.locale is None and chosen_locale:
-            services.set_locale(user, chosen_locale)
+        if user.locale is None and chosen:
+            services.set_locale(user, chosen)
             db.session.commit()
         return redirect(safe_next(form.next.data, url_for("main.home")))
     return render_template("accounts/login.html", form=form)
@@ -86,13 +88,15 @@ def logout_everywhere():
 
 
 def _sign_out(message):
+    """The sign-in page that follows stays in the language the user was using."""
+    locale = str(get_locale())
     if current_user.is_authenticated:
         services.end_sessions(current_user)
         db.session.commit()
     logout_user()
     session.clear()
     flash(message, "info")
-    return redirect(url_for("accounts.login"))
+    return remember_locale(redirect(url_for("accounts.login")), locale)
 
 
 @bp.route("/language", methods=["POST"])
@@ -100,11 +104,10 @@ def language():
     form = LanguageForm()
     if not form.validate_on_submit():
         abort(400)
-    session["locale"] = form.locale.data
     if current_user.is_authenticated:
         services.set_locale(current_user, form.locale.data)
         db.session.commit()
-    return redirect(safe_next(form.next.data, url_for("main.home")))
+    return remember_locale(redirect(safe_next(form.next.data, url_for("main.home"))), form.locale.data)
 
 
 @bp.route("/users", methods=["GET", "POST"])

@@ -186,3 +186,12 @@ def test_navigation_offers_only_allowed_pages(client, login, who, visible, hidde
         assert f'href="{path}"' in page
     for path in hidden:
         assert f'href="{path}"' not in page
+
+
+def test_the_no_access_page_offers_contact_support_once(client, people, login):
+    login("billing_admin")
+
+    response = client.get("/users")
+
+    assert response.status_code == 403
+    assert response.get_data(as_text=True).count("Contact support") == 1

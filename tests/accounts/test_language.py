@@ -5,6 +5,7 @@ import pytest
 
 from portal.accounts.models import User
 from portal.extensions import db
+from portal.i18n import LOCALE_COOKIE
 from tests.factories import PASSWORD
 from tests.html import lang
 
@@ -97,3 +98,41 @@ def test_language_switch_returns_to_the_page(client):
     assert client.post("/language", data={"locale": "fr", "next": "/login?next=/users"}).location == (
         "/login?next=/users"
     )
+
+
+def test_sign_in_page_choice_outlives_the_session(app, client):
+    """Kept in its own cookie: a session that ends (or a new one) doesn't lose it."""
+    client.post("/language", data={"locale": "fr", "next": "/login"})
+    client.delete_cookie(app.config["SESSION_COOKIE_NAME"])
+
+    assert lang(client.get("/login", headers={"Accept-Language": "en"})) == "fr"
+
+
+def test_sign_in_page_choice_is_used_after_signing_in_when_the_user_has_no_setting(app, client, people):
+    with app.app_context():
+        db.session.get(User, people.billing_admin.id).locale = None
+        db.session.commit()
+    client.post("/language", data={"locale": "fr", "next": "/login"})
+
+    client.post("/login", data={"email": people.billing_admin.email, "password": PASSWORD},
+                headers={"Accept-Language": "en"})
+
+    assert lang(client.get("/", headers={"Accept-Language": "en"})) == "fr"
+
+
+def test_signing_out_keeps_the_language_for_the_sign_in_page(app, client, people, login):
+    with app.app_context():
+        db.session.get(User, people.billing_admin.id).locale = "fr"
+        db.session.commit()
+    login("billing_admin")
+
+    response = client.post("/logout", follow_redirects=True, headers={"Accept-Language": "en"})
+
+    assert lang(response) == "fr"
+    assert "Vous êtes déconnecté" in response.get_data(as_text=True)
+    assert lang(client.get("/login", headers={"Accept-Language": "en"})) == "fr"
+
+
+def test_an_unknown_language_in_the_cookie_is_ignored(app, client):
+    client.set_cookie(LOCALE_COOKIE, "de")
+    assert lang(client.get("/login", headers={"Accept-Language": "fr"})) == "fr"

@@ -214,3 +214,28 @@ def test_another_organizations_last_admin_does_not_count(app, client, people, lo
     login("global_admin")
     client.post(f"/users/{people.global_admin.id}/deactivate")
     assert _state(app, people.global_admin.id) == ("global_admin", True)
+
+
+def test_add_a_user_preselects_no_role(client, people, login):
+    """Never Global admin by default: the role list starts on a prompt, and nothing is selected."""
+    login("global_admin")
+
+    page = client.get("/users").get_data(as_text=True)
+
+    add_form = page[page.index('id="add-user-heading"'):]
+    select = add_form[add_form.index('<select id="role"'):add_form.index("</select>")]
+    assert '<option selected value="">Choose a role</option>' in select
+    assert select.count("selected") == 1
+
+
+def test_adding_a_user_without_a_role_is_refused_and_adds_nobody(app, client, people, login):
+    login("global_admin")
+    before = _user_count(app)
+
+    response = client.post("/users", data=_new_user(role=""))
+
+    assert response.status_code == 422
+    body = text(response)
+    assert "Choose the user's role." in body
+    assert 'aria-describedby="role-error"' in body
+    assert _user_count(app) == before

@@ -51,7 +51,7 @@ def test_the_badge_counts_unread_notifications(app, commented):
     colleague = sign_in(app, cast.emails[cast.colleague])
     assert badge(colleague.get("/")) == "Notifications"
     french = sign_in(app, cast.emails[cast.admin_fr])
-    assert badge(french.get("/")) == "Notifications 2 non lue(s)"
+    assert badge(french.get("/")) == "Notifications 2 non lues"  # a plural, not "non lue(s)"
 
 
 def test_the_list_shows_each_notification_in_the_readers_language(app, commented):

@@ -18,6 +18,7 @@ from portal.claims.loader import ClaimNotFound, visible_claim
 from portal.claims.models import Claim, ClaimEvent, ClaimFile
 from portal.claims.wizard.drafts import draft_for
 from portal.extensions import db
+from portal.i18n import filesize
 from portal.timeutil import utcnow
 
 
@@ -34,7 +35,7 @@ REFUSALS = {
 
 
 def refusal_message(reason: kinds.Refusal) -> str:
-    return str(REFUSALS[reason] % {"size": human_size(kinds.MAX_UNCOMPRESSED_BYTES),
+    return str(REFUSALS[reason] % {"size": filesize(kinds.MAX_UNCOMPRESSED_BYTES),
                                    "ratio": kinds.MAX_COMPRESSION_RATIO, "count": kinds.MAX_ZIP_ENTRIES})
 
 
@@ -62,12 +63,6 @@ def claim_for_files(user, claim_id: int) -> Claim:
     raise ClaimError(_l("Files can't be changed while the claim is %(status)s.", status=status_label(claim.status)))
 
 
-def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):g} MB"
-    return f"{size / 1024:g} KB"
-
-
 def add_files(user, claim_id: int, uploads) -> UploadOutcome:
     """Store each uploaded file whose content is an accepted type, within the size and count
     limits; refuse the others one by one with the reason. A file keeps the name it came with
@@ -87,7 +82,7 @@ def add_files(user, claim_id: int, uploads) -> UploadOutcome:
         size = upload.stream.seek(0, 2)
         upload.stream.seek(0)
         if size > max_bytes:
-            outcome.refused.append((name, str(_l("The file is larger than %(size)s.", size=human_size(max_bytes)))))
+            outcome.refused.append((name, str(_l("The file is larger than %(size)s.", size=filesize(max_bytes)))))
             continue
         try:
             kind = kinds.identify(upload.stream)
@@ -98,7 +93,7 @@ def add_files(user, claim_id: int, uploads) -> UploadOutcome:
         try:
             stored = storage.save(upload.stream, max_bytes)
         except storage.FileTooLarge:
-            outcome.refused.append((name, str(_l("The file is larger than %(size)s.", size=human_size(max_bytes)))))
+            outcome.refused.append((name, str(_l("The file is larger than %(size)s.", size=filesize(max_bytes)))))
             continue
         storage.stored_for(db.session, stored.key)
         row = ClaimFile(

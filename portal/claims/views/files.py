@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from portal import hx
@@ -49,7 +50,7 @@ def upload(claim_id):
     for name, reason in outcome.refused:
         flash(_("%(name)s was not added: %(reason)s", name=name, reason=reason), "error")
     if outcome.added:
-        flash(_("%(count)s file(s) added.", count=len(outcome.added)), "success")
+        flash(ngettext("%(num)d file added.", "%(num)d files added.", len(outcome.added)), "success")
     return redirect(_files_page(claim))
 
 

@@ -12,7 +12,7 @@ from portal.claims.files import kinds as filetypes
 from portal.claims.models import Claim
 from tests.factories import poe_template_docx
 from portal.extensions import db
-from tests.claims.conftest import EXECUTABLE, GINA, IAN, PAUL, PDF, PNG, RITA, valid_steps
+from tests.claims.conftest import CAMILLE, EXECUTABLE, GINA, IAN, PAUL, PDF, PNG, RITA, valid_steps
 from tests.support import sign_in
 from tests.html import text
 
@@ -53,7 +53,7 @@ def test_pdf_png_and_docx_are_accepted_by_content(demo, gina, draft):
     assert files_of(demo, draft) == [("report.pdf", "pdf", len(PDF)), ("screenshot.png", "png", len(PNG)), ("poe.docx", "docx", len(docx))]
     assert len(stored_files(demo)) == 3
     flashes = text(gina.client.get(f"/claims/{draft}/wizard/customer"))
-    assert "3 file(s) added." in flashes
+    assert "3 files added." in flashes
 
 
 def test_htmx_upload_answers_the_file_list_fragment(demo, gina, draft):
@@ -63,7 +63,7 @@ def test_htmx_upload_answers_the_file_list_fragment(demo, gina, draft):
     body = text(response)
     assert body.lstrip().startswith('<div id="files-region">')
     assert "report.pdf" in body
-    assert "1 file(s) added." in body
+    assert "1 file added." in body
     assert '<progress class="upload-progress"' in body
 
 
@@ -91,7 +91,7 @@ def test_an_oversized_file_is_refused_with_the_size_message_and_nothing_kept(dem
     response = gina.upload(draft, ("big.pdf", big), ("small.pdf", PDF), htmx=True)
 
     body = text(response)
-    assert "big.pdf: The file is larger than 1 KB." in body
+    assert "big.pdf: The file is larger than 1 kB." in body
     assert files_of(demo, draft) == [("small.pdf", "pdf", len(PDF))]
     assert len(stored_files(demo)) == 1  # no partial file of the big one
 
@@ -261,3 +261,22 @@ def test_file_names_are_escaped_wherever_they_are_shown(demo, gina, draft, name,
     submitted = gina.submit(draft)
     assert submitted.status_code == 302
     assert raw not in gina.client.get(f"/claims/{draft}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("who", "one", "many", "size", "limit"), [
+    (GINA, "1 file added.", "2 files added.", "(PDF, 1.5 MB)", "up to 5 files of 10 MB each"),
+    (CAMILLE, "1 fichier ajouté.", "2 fichiers ajoutés.", "(PDF, 1,5\u202fMo)", "jusqu'à 5 fichiers de 10\u202fMo chacun"),
+])
+def test_added_files_and_sizes_read_naturally_in_the_users_language(demo, walker_for, who, one, many, size, limit):
+    walker = walker_for(who)
+    claim_id = walker.new()
+    big = PDF + b"0" * (3 * 512 * 1024 - len(PDF))  # 1.5 MiB, not "1536.0 KB"
+
+    first = text(walker.upload(claim_id, ("big.pdf", big), htmx=True))
+    second = text(walker.upload(claim_id, ("a.pdf", PDF), ("b.pdf", PDF), htmx=True))
+
+    assert one in first and "(s)" not in first
+    assert many in second
+    assert size in second
+    walker.walk(claim_id, valid_steps(), upto="proof")
+    assert limit in text(proof_page(walker, claim_id))

@@ -904,3 +904,19 @@ def test_signed_out_visitors_are_sent_to_sign_in(demo, gina):
     inline = anonymous.post(f"/claims/{claim_id}/wizard/customer/check", headers={"HX-Request": "true"})
     assert inline.status_code == 401
     assert "/login" in inline.headers["HX-Redirect"]
+
+
+ALREADY_CLAIMED = [c for c in ERROR_CASES if c[0] in {"already_claimed_subscription", "already_claimed_product"}]
+SEE_CLAIM = {"en": "See claim", "fr": "Voir la revendication"}
+
+
+@pytest.mark.parametrize("locale", ["en", "fr"])
+@pytest.mark.parametrize("earlier, step, data, field", [c[1:5] for c in ALREADY_CLAIMED], ids=[c[0] for c in ALREADY_CLAIMED])
+def test_already_claimed_link_ends_its_sentence_before_contact_support(demo, walker_for, locale, earlier, step, data, field):
+    walker = walker_for({"en": GINA, "fr": CAMILLE}[locale])
+    claim_id = walker.new()
+    walker.walk(claim_id, valid_steps(**earlier), upto=step)
+
+    for response in (walker.post(claim_id, step, data), walker.check(claim_id, step, data, field)):
+        slot = error_slot(response, field)
+        assert re.search(rf">{SEE_CLAIM[locale]} [^<]+</a>\.\s+{re.escape(BEFORE_SUPPORT[locale])}", slot), slot
