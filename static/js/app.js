@@ -39,7 +39,7 @@
   }
   document.addEventListener("htmx:afterSettle", function (event) {
     var region = document.getElementById("files-region");
-    if (region && region.hasAttribute("data-files-added") && event.detail && event.detail.target &&
+    if (region && region.querySelector("[data-files-added]") && event.detail && event.detail.target &&
         (event.detail.target === region || event.detail.target.id === "files-region")) {
       clearFilesError();
     }
