@@ -22,6 +22,29 @@
     }
   });
 
+  // A successful upload answers "add at least one file": the step's message about files goes,
+  // from under the field and from the summary (the summary too once it lists nothing else).
+  function clearFilesError() {
+    var slot = document.getElementById("files-error");
+    if (slot && slot.classList.contains("error-slot")) {
+      slot.textContent = "";
+      var wrapper = slot.closest(".field");
+      if (wrapper) { wrapper.classList.remove("has-error"); }
+    }
+    document.querySelectorAll(".error-summary a[href='#files']").forEach(function (link) {
+      var summary = link.closest(".error-summary");
+      link.closest("li").remove();
+      if (summary && !summary.querySelector("li")) { summary.remove(); }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = document.getElementById("files-region");
+    if (region && region.querySelector("[data-files-added]") && event.detail && event.detail.target &&
+        (event.detail.target === region || event.detail.target.id === "files-region")) {
+      clearFilesError();
+    }
+  });
+
   // Inline checks swap only the error slots: keep the field's aria-invalid and its
   // wrapper's error class in step with its slot, without touching what is being typed.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
@@ -102,10 +125,19 @@
     });
   });
 
-  // Buttons that destroy something ask first.
+  // Buttons that destroy something ask first, once what their form needs is filled: a form
+  // missing an answer goes on to say so (the browser's check, or the server's for blanks),
+  // and is never asked "are you sure?" about an action it cannot take.
+  function incomplete(form) {
+    if (!form) { return false; }
+    if (!form.checkValidity()) { return true; }
+    return Array.prototype.some.call(form.querySelectorAll("[required]"), function (field) {
+      return typeof field.value === "string" && field.value.trim() === "";
+    });
+  }
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-confirm]");
-    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+    if (button && !incomplete(button.form) && !window.confirm(button.getAttribute("data-confirm"))) {
       event.preventDefault();
       event.stopImmediatePropagation();
     }

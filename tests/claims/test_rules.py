@@ -631,7 +631,7 @@ def test_product_form_runs_the_product_and_subscription_rules(gina):
     assert codes({"solution_area": BA, "subscription_id": SUB_WINGTIP_SALES}) == {"subscription_id": ["subscription_not_on_tenant"]}
     assert codes({"solution_area": BA}) == {"product": ["product_required"]}
     assert codes({"solution_area": BA, "product": "d365-sales", "subscription_id": SUB_CONTOSO_SALES_VL_ACTIVE}) == {"subscription_id": ["product_and_subscription"]}
-    assert codes({"solution_area": M365, "product": "m365-teams", "subscription_id": SUB_CONTOSO_TEAMS}) == {"subscription_id": ["subscription_for_m365"]}
+    assert codes({"solution_area": M365, "product": "m365-teams", "subscription_id": SUB_CONTOSO_TEAMS}) == {}  # not for M365: ignored
     assert codes({"solution_area": M365, "product": "d365-sales"}) == {"product": ["product_unknown"]}
     assert codes({"solution_area": M365, "product": "m365-teams"}) == {}
     assert codes({"solution_area": BA, "product": "d365-sales"}) == {}

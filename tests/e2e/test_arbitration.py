@@ -129,3 +129,36 @@ def test_disassociation_asks_first_and_a_no_changes_nothing(signed_in, demo, sub
     assert asked and "Disassociate your organization" in asked[0]
     page.reload()
     expect(status_heading(page, "Approved")).to_be_visible()
+
+
+def test_disassociation_checks_the_reason_before_asking_are_you_sure(signed_in, demo, submitted_claim):
+    fabrikam = fabrikam_admin(demo)
+    claim_id, _ = submitted_claim(fabrikam.email, f"Unsure Customer {uuid.uuid4().hex[:6]}",
+                                  reviewer_actions=("start_review", "approve"))
+    page = signed_in(fabrikam)
+    page.goto(f"/claims/{claim_id}")
+    expect(status_heading(page, "Approved")).to_be_visible()
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    reason, button = page.get_by_label("Reason"), page.get_by_role("button", name="Disassociate")
+
+    # No reason: the browser says the field is needed; nothing is asked, nothing is sent.
+    button.click()
+    expect(reason).to_be_focused()
+    assert reason.evaluate("el => el.validity.valueMissing")
+    assert asked == []
+
+    # Only spaces: the server says a reason is needed; still nothing asked.
+    reason.fill("   ")
+    click_and_wait(page, button)
+    expect(page.get_by_role("alert").filter(has_text="Give a reason.").first).to_be_visible()
+    expect(status_heading(page, "Approved")).to_be_visible()
+    assert asked == []
+
+    # A reason: now, and only now, the question; saying no changes nothing.
+    page.get_by_label("Reason").fill(DISASSOCIATION)
+    page.get_by_role("button", name="Disassociate").click()
+    expect(page.get_by_label("Reason")).to_have_value(DISASSOCIATION)
+    assert len(asked) == 1 and "Disassociate your organization" in asked[0]
+    page.reload()
+    expect(status_heading(page, "Approved")).to_be_visible()

@@ -759,3 +759,83 @@ def test_upload_refusals_show_in_the_files_region_without_a_reload(page, demo, t
     expect(region).to_contain_text("No file added yet.")
     expect(page.get_by_label("Add files")).to_be_focused()
     expect_same_page(page)
+
+
+# Traps: a message that outlives its cause, a hidden field that blocks the step ---------
+
+
+def test_a_successful_upload_takes_away_the_missing_file_message(page, demo, tmp_path):
+    login = demo.login("global_admin")
+    sign_in(page, login.email, login.password)
+    new_draft(page)
+    fill_customer(page, CONTOSO, "contoso.com")
+    fill_product(page, "Business Applications (Dynamics 365)", "Dynamics 365 Sales")
+    fill_activity(page, "Presales")
+    fill_mpn(page)
+    fill_contacts(page, "nora@contoso.com")
+    press_next(page)  # no file, no description
+
+    summary = page.locator(".error-summary").first
+    expect(summary).to_contain_text("Add at least one proof of execution file.")
+    expect(page.locator("#files-error")).to_contain_text("Add at least one proof of execution file.")
+    mark_page(page)
+
+    upload(page, proof_file(tmp_path))
+
+    expect(page.locator("#files-region")).to_contain_text("1 file(s) added.")
+    expect(page.locator("#files-error")).to_have_text("")
+    expect(page.locator(".has-error:has(#files-error)")).to_have_count(0)
+    expect(summary).not_to_contain_text("Add at least one proof of execution file.")
+    expect(summary).to_contain_text("Describe the work you did for the customer.")  # what is still missing stays
+    expect_same_page(page)
+
+    page.get_by_label("Description of the work").fill("Deployment workshops and adoption plan.")
+    page.get_by_label("Date of the customer's acknowledgement").fill((date.today() - timedelta(days=7)).isoformat())
+    press_next(page)
+    expect_step(page, 7, "Review and submit")
+
+
+def test_the_error_summary_goes_when_the_upload_answered_its_only_message(page, demo, tmp_path):
+    login = demo.login("global_admin")
+    sign_in(page, login.email, login.password)
+    new_draft(page)
+    fill_customer(page, CONTOSO, "contoso.com")
+    fill_product(page, "Business Applications (Dynamics 365)", "Dynamics 365 Sales")
+    fill_activity(page, "Presales")
+    fill_mpn(page)
+    fill_contacts(page, "nora@contoso.com")
+    page.get_by_label("Description of the work").fill("Deployment workshops and adoption plan.")
+    page.get_by_label("Date of the customer's acknowledgement").fill((date.today() - timedelta(days=7)).isoformat())
+    press_next(page)
+    expect(page.locator(".error-summary")).to_contain_text("Add at least one proof of execution file.")
+
+    upload(page, proof_file(tmp_path))
+
+    expect(page.locator(".error-summary")).to_have_count(0)
+    expect(page.locator("#files-error")).to_have_text("")
+    assert_no_axe_violations(page)
+
+
+def test_a_subscription_id_left_from_business_applications_does_not_block_microsoft_365(page, demo):
+    login = demo.login("global_admin")
+    sign_in(page, login.email, login.password)
+    new_draft(page)
+    fill_customer(page, CONTOSO, "contoso.com")
+    page.get_by_label("Business Applications (Dynamics 365)").check()
+    retype(page, page.get_by_label("Subscription ID"), "7c9e6679-7425-40de-944b-e07fc1f90ae7")
+    expect_settled(page)
+
+    page.get_by_label("Microsoft 365").check()
+    expect(page.get_by_label("Subscription ID")).to_have_count(0)  # does not apply: hidden
+    page.get_by_label("Product or workload").select_option(label="Microsoft Teams")
+    expect_settled(page)
+    press_next(page)
+
+    expect_step(page, 3, "Activity")
+    press_back = page.get_by_role("button", name="Back")
+    with page.expect_navigation():
+        press_back.click()
+    expect_step(page, 2, "Product or subscription")
+    expect(page.get_by_label("Microsoft 365")).to_be_checked()
+    expect(page.get_by_label("Subscription ID")).to_have_count(0)
+    expect(page.locator(".error-summary")).to_have_count(0)

@@ -77,6 +77,7 @@ def raw_input(formdata, step: str) -> dict[str, list[str]] | None:
     value each (what its form reads). None when an answer is longer than anyone types
     (``STORED_VALUE_MAX``): nothing of it is kept."""
     kept = {key: formdata.getlist(key)[:1] for key in formdata.keys() if key in field_names(step) and key not in _NOT_ANSWERS}
+    kept = FORMS[step].applicable(kept)
     if any(len(value) > STORED_VALUE_MAX for values in kept.values() for value in values):
         return None
     return kept

@@ -74,6 +74,12 @@ class StepForm(Form):
 
             return translations
 
+    @classmethod
+    def applicable(cls, typed: dict[str, list[str]]) -> dict[str, list[str]]:
+        """What of the answers typed applies, given the others: the rest is dropped, not kept
+        on the draft nor checked (a field the page hides must never block the step)."""
+        return typed
+
     def check(self, answers: Answers) -> None:
         """Rules beyond the field validators; add errors to fields."""
 
@@ -127,6 +133,14 @@ class ProductForm(StepForm):
         description=_l("Business Applications only: instead of choosing a product, enter the subscription ID."),
     )
 
+    @classmethod
+    def applicable(cls, typed):
+        """A subscription ID applies to Business Applications only: one typed before switching
+        to Microsoft 365 is ignored, as the page hides it."""
+        if (typed.get("solution_area") or [""])[0] != SolutionArea.BUSINESS_APPLICATIONS:
+            return {key: values for key, values in typed.items() if key != "subscription_id"}
+        return typed
+
     def set_choices(self, answers: Answers) -> None:
         products = rules.products_for(answers.tenant, self.solution_area.data)
         self.product.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(p.id, p.name) for p in products]
@@ -137,10 +151,8 @@ class ProductForm(StepForm):
         if not area or self.solution_area.errors or answers.tenant is None:
             return
         product_id = (self.product.data or "").strip()
-        subscription_raw = (self.subscription_id.data or "").strip()
+        subscription_raw = self._subscription_typed()
         if area == SolutionArea.MICROSOFT_365:
-            if subscription_raw:
-                _add(self.subscription_id, FieldError(_l("Subscription IDs apply to Business Applications only. Choose a workload instead."), code="subscription_for_m365"))
             if not product_id:
                 _add(self.product, FieldError(_l("Choose a workload."), code="product_required"))
                 return
@@ -168,7 +180,13 @@ class ProductForm(StepForm):
         answers.solution_area = self.solution_area.data
         answers.product = self._product
         answers.subscription = self._subscription
-        answers.by_subscription = bool((self.subscription_id.data or "").strip())
+        answers.by_subscription = bool(self._subscription_typed())
+
+    def _subscription_typed(self) -> str:
+        """The subscription ID typed, when it applies to the solution area chosen."""
+        if self.solution_area.data != SolutionArea.BUSINESS_APPLICATIONS:
+            return ""
+        return (self.subscription_id.data or "").strip()
 
 
 class ActivityForm(StepForm):

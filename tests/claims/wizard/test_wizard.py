@@ -292,6 +292,32 @@ def test_inline_check_of_the_solution_area_swaps_in_its_products(gina):
     assert "subscription_id" not in body  # Subscription IDs are for Business Applications only
 
 
+def test_a_subscription_id_left_from_business_applications_is_ignored_for_microsoft_365(demo, gina):
+    claim_id = gina.new()
+    gina.walk(claim_id, valid_steps(tenant=CONTOSO), upto="product")
+    gina.check(claim_id, "product", {"solution_area": BA, "subscription_id": SUB_CONTOSO_SALES_VL_ACTIVE}, "subscription_id")
+
+    switched = gina.check(claim_id, "product", {"solution_area": M365, "product": "m365-teams",
+                                                "subscription_id": SUB_CONTOSO_SALES_VL_ACTIVE}, "product")
+    assert 'name="subscription_id"' not in switched.get_data(as_text=True)  # hidden: no error, no field
+    assert stored_draft(demo, claim_id)["product"] == {"solution_area": [M365], "product": ["m365-teams"]}
+
+    response = gina.post(claim_id, "product", {"solution_area": M365, "product": "m365-teams",
+                                               "subscription_id": SUB_CONTOSO_SALES_VL_ACTIVE})
+
+    assert response.status_code == 302 and response.headers["Location"].endswith("/wizard/activity")
+    assert stored_draft(demo, claim_id)["product"] == {"solution_area": [M365], "product": ["m365-teams"]}
+    rest = valid_steps(tenant=CONTOSO, area=M365, product="m365-teams", activity="usage")
+    gina.upload(claim_id, ("proof.pdf", PDF))
+    for step in ("activity", "mpn", "contacts", "proof"):
+        assert gina.post(claim_id, step, rest[step]).status_code == 302
+    assert gina.submit(claim_id).status_code == 302
+    with demo.app_context():
+        claim = db.session.get(Claim, claim_id)
+        assert (claim.solution_area, claim.product_id) == (M365, "m365-teams")
+        assert claim.subscription_id != SUB_CONTOSO_SALES_VL_ACTIVE
+
+
 def test_inline_check_of_revenue_association_swaps_in_its_fields(gina):
     claim_id = gina.new()
     gina.walk(claim_id, valid_steps(), upto="activity")
@@ -341,7 +367,6 @@ ERROR_CASES = [
     ("subscription_not_on_tenant", {"tenant": CONTOSO}, "product", {"solution_area": BA, "subscription_id": SUB_WINGTIP_SALES}, "subscription_id", "There is no subscription with this ID on this customer's tenant", True),
     ("already_claimed_subscription", {"tenant": ADVENTURE, "subscription_id": SUB_ADVENTURE_CS}, "activity", {"activity": "usage"}, "activity", "The subscription has already been claimed by your organization for this activity", True),
     ("already_claimed_product", {"tenant": ADVENTURE, "product": "d365-customer-service"}, "activity", {"activity": "usage"}, "activity", "Your organization already has an open claim for this customer, product and activity", True),
-    ("subscription_for_m365", {"tenant": CONTOSO}, "product", {"solution_area": M365, "product": "m365-teams", "subscription_id": SUB_CONTOSO_TEAMS}, "subscription_id", "Subscription IDs apply to Business Applications only", False),
     ("revenue_fields", {}, "activity", {"activity": "revenue_association"}, "solution_seller", "Enter the solution seller's name.", False),
     ("email_format", {}, "contacts", {**valid_steps()["contacts"], "customer_email": "dana@"}, "customer_email", "Enter an email address in the right format", False),
     ("contact_not_at_the_customer", {}, "contacts", {**valid_steps()["contacts"], "customer_email": "gina@fabrikam.example"}, "customer_email", "The customer contact's email address must be at one of the customer's domains, such as wingtiptoys.com", True),
