@@ -782,7 +782,7 @@ def test_a_successful_upload_takes_away_the_missing_file_message(page, demo, tmp
 
     upload(page, proof_file(tmp_path))
 
-    expect(page.locator("#files-region")).to_contain_text("1 file(s) added.")
+    expect(page.locator("#files-region")).to_contain_text("1 file added.")
     expect(page.locator("#files-error")).to_have_text("")
     expect(page.locator(".has-error:has(#files-error)")).to_have_count(0)
     expect(summary).not_to_contain_text("Add at least one proof of execution file.")
