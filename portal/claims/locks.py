@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
 from portal.claims.models import Claim
 from portal.extensions import db
+
+#: ``Session.info`` key: the advisory keys this transaction holds (each is taken once).
+_HELD = "cpor_arbitration_keys"
 
 
 def _sqlite() -> bool:
@@ -40,7 +44,19 @@ def lock_arbitration(tenant_id: str | None, product_id: str | None) -> None:
     the import's rows) before it checks, so it holds the database's one write lock."""
     if tenant_id is None or product_id is None or _sqlite():
         return
-    db.session.execute(select(func.pg_advisory_xact_lock(arbitration_key(tenant_id, product_id))))
+    key = arbitration_key(tenant_id, product_id)
+    held = db.session.info.setdefault(_HELD, set())
+    if key in held:  # re-entrant anyway: a transition's own check needs no second round trip
+        return
+    db.session.execute(select(func.pg_advisory_xact_lock(key)))
+    held.add(key)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _released(session: Session, transaction) -> None:
+    """Forget the keys whenever a transaction or savepoint ends: a savepoint rolled back releases
+    the advisory locks taken inside it, and taking a held one again is merely redundant."""
+    session.info.pop(_HELD, None)
 
 
 def lock_claim(claim_id: int):

@@ -36,7 +36,7 @@ from tests.claims.lifecycle.conftest import (
     valid_steps,
     words,
 )
-from tests.support import sign_in
+from tests.support import Statements, sign_in
 
 pytestmark = pytest.mark.real_commits
 
@@ -229,3 +229,20 @@ def test_who_loses_the_race_sees_the_claim_as_it_stands_now_409(any_demo, winner
     now = {actions.withdraw: "Closed", actions.start_review: "Under review"}[move]
     assert now in page
     assert status_actions(any_demo, claim_id) == ["submit", move.__name__]
+
+
+def test_a_decision_takes_the_customer_and_product_lock_once(any_demo):
+    """The claim's lock and the arbitration check inside the transition need the same advisory
+    key: one round trip for it, not two (PostgreSQL; SQLite's write lock needs none)."""
+    claim_id = make_claim(any_demo, "submitted")
+    reviewer = sign_in(any_demo, RITA)
+
+    with Statements(any_demo) as recorder:
+        response = reviewer.post(f"/review/claims/{claim_id}/start-review")
+
+    assert response.status_code == 302
+    with any_demo.app_context():
+        assert db.session.get(Claim, claim_id).status == "under_review"
+    locks = [s for s in recorder.statements if "pg_advisory_xact_lock" in s]
+    expected = 0 if any_demo.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite") else 1
+    assert len(locks) == expected, recorder.statements
