@@ -133,16 +133,22 @@ def test_neutralise(value, expected):
     assert export.neutralise(value) == expected
 
 
+def claims_of_customers(world, names, **columns) -> dict[int, str]:
+    """A Fabrikam claim on a new tenant of each name (in an app context): their names by id."""
+    mpn = world.mpns[world.fabrikam_id][0]
+    ids = {}
+    for n, name in enumerate(names):
+        tenant = (f"00000000-0000-4000-8000-{n + 1:012d}", name, [])
+        db.session.add(Tenant(tenant_id=tenant[0], name=name))
+        db.session.flush()
+        ids[insert_claim(world.fabrikam_id, mpn, tenant=tenant, customer_name=name, **columns).id] = name
+    return ids
+
+
 def test_formulas_in_names_are_neutralised_in_the_file(app, world):
     names = ["=1+2", "+cmd|' /C calc'!A0", "-10", "@SUM(1,2)", "Plain Customer Ltd"]
     with app.app_context():
-        mpn = world.mpns[world.fabrikam_id][0]
-        ids = {}
-        for n, name in enumerate(names):
-            tenant = (f"00000000-0000-4000-8000-{n + 1:012d}", name, [])
-            db.session.add(Tenant(tenant_id=tenant[0], name=name))
-            db.session.flush()
-            ids[insert_claim(world.fabrikam_id, mpn, tenant=tenant, customer_name=name).id] = name
+        ids = claims_of_customers(world, names)
         organization = db.session.get(Claim, next(iter(ids))).organization
         organization.name = "=Evil Partner"
         db.session.commit()
@@ -199,13 +205,7 @@ def test_excel_opens_the_export_in_the_users_language(app, world, locale, delimi
     names holding either separator, intact; formulas still neutralised."""
     names = ["Société Générale; Élan, Ltée", "株式会社ノースウィンド", "Ωμέγα Πληροφορική", "=1+2"]
     with app.app_context():
-        mpn = world.mpns[world.fabrikam_id][0]
-        ids = {}
-        for n, name in enumerate(names):
-            tenant = (f"00000000-0000-4000-8000-{n + 1:012d}", name, [])
-            db.session.add(Tenant(tenant_id=tenant[0], name=name))
-            db.session.flush()
-            ids[f"CPOR-{insert_claim(world.fabrikam_id, mpn, tenant=tenant, customer_name=name, status='approved').id:06d}"] = name
+        ids = {f"CPOR-{claim_id:06d}": name for claim_id, name in claims_of_customers(world, names, status="approved").items()}
         db.session.commit()
     client = sign_in(app, world.fabrikam_email)
 
