@@ -50,3 +50,53 @@ def test_downgrade_to_base_removes_every_table(empty_app):
         downgrade(revision="base")
         tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
+
+
+def test_imported_approved_claims_are_dated_by_their_approval(empty_app):
+    """0014 moves the submission of a claim imported approved to its approval's day; a claim
+    imported under review and approved later in the portal, and a claim filed in the portal,
+    keep theirs."""
+    from datetime import date, datetime
+
+    from sqlalchemy import text
+
+    imported_at, approved_on = datetime(2026, 11, 20, 9, 30), date(2026, 3, 2)
+    later = datetime(2026, 11, 25, 14, 0)
+    with empty_app.app_context():
+        upgrade(revision="0012_session_version")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO organizations (id, slug, name) VALUES (1, 'p', 'P')"))
+            conn.execute(text("INSERT INTO users (id, email, name, password_hash, kind, role, active, organization_id, session_version, created_at)"
+                              " VALUES (1, 'a@p.example', 'A', 'x', 'partner', 'global_admin', true, 1, 0, '2026-01-01 00:00:00')"))
+            claim = text("INSERT INTO claims (id, organization_id, created_by_id, status, in_arbitration, draft, updated_at,"
+                         " created_at, submitted_at, status_changed_at, approved_on, dispute_used)"
+                         " VALUES (:id, 1, :by, :status, false, '{}', :at, :at, :at, :changed, :approved, false)")
+            event = text("INSERT INTO claim_events (claim_id, kind, action, to_status, created_at)"
+                         " VALUES (:id, :kind, :action, :to, :at)")
+            conn.execute(claim, {"id": 1, "by": None, "status": "approved", "at": imported_at, "changed": imported_at,
+                                 "approved": approved_on})
+            conn.execute(event, {"id": 1, "kind": "imported", "action": "import", "to": "approved", "at": imported_at})
+            # Imported approved, then closed in the portal: its status time is the closing's.
+            conn.execute(claim, {"id": 2, "by": None, "status": "closed", "at": imported_at, "changed": later,
+                                 "approved": approved_on})
+            conn.execute(event, {"id": 2, "kind": "imported", "action": "import", "to": "approved", "at": imported_at})
+            # Imported under review, approved in the portal the same day.
+            conn.execute(claim, {"id": 3, "by": None, "status": "approved", "at": imported_at, "changed": later,
+                                 "approved": later.date()})
+            conn.execute(event, {"id": 3, "kind": "imported", "action": "import", "to": "under_review", "at": imported_at})
+            # Filed in the portal.
+            conn.execute(claim, {"id": 4, "by": 1, "status": "approved", "at": imported_at, "changed": later,
+                                 "approved": later.date()})
+        upgrade()
+        with db.engine.connect() as conn:
+            found = {row.id: (row.created_at, row.submitted_at, row.status_changed_at) for row in conn.execute(
+                text("SELECT id, created_at, submitted_at, status_changed_at FROM claims ORDER BY id"))}
+    midnight = datetime(2026, 3, 2)
+    as_stored = {claim_id: tuple(value if isinstance(value, datetime) else datetime.fromisoformat(value) for value in times)
+                 for claim_id, times in found.items()}
+    assert as_stored == {
+        1: (midnight, midnight, midnight),
+        2: (midnight, midnight, later),
+        3: (imported_at, imported_at, later),
+        4: (imported_at, imported_at, later),
+    }

@@ -7,7 +7,7 @@ From its import on, a claim's lifecycle belongs to the portal: an association is
 twice nor overwritten; a difference from the file is only reported."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -142,9 +142,20 @@ def _claims_by_key(associations, organizations) -> dict[tuple, Claim]:
     return found
 
 
+def submitted_at(approved_on: date | None, now: datetime) -> datetime:
+    """When an imported claim counts as submitted: an approved one, by the start of its
+    approval's day (it was submitted outside the portal before it was approved, and no later
+    than the import), so no page shows a submission after the approval; one under review, at
+    the import, from which its deadline counts."""
+    if approved_on is None:
+        return now
+    return min(now, datetime.combine(approved_on, time.min))
+
+
 def apply(associations, report: ImportReport, now: datetime) -> None:
     """Each association not yet a claim becomes one, entering the lifecycle at its status now:
-    its deadline counts from the import, and a competing claim puts both in arbitration."""
+    its deadline counts from the import, and a competing claim puts both in arbitration. An
+    approved one was created, submitted and approved by its approval's day (``submitted_at``)."""
     if not associations:
         return
     organizations = {o.slug: o for o in fetch(Organization, Organization.slug, {a.partner_id for a in associations})}
@@ -169,6 +180,7 @@ def apply(associations, report: ImportReport, now: datetime) -> None:
                     f"(status {existing.status}) and differs from the file; left as it is"
                 )
             continue
+        since = submitted_at(record.approved_on, now)
         claim = Claim(
             organization_id=organization.id,
             created_by_id=None,
@@ -179,10 +191,10 @@ def apply(associations, report: ImportReport, now: datetime) -> None:
             subscription_id=record.subscription_id,
             activity=record.activity,
             mpn_pk=mpn.id,
-            created_at=now,
-            submitted_at=now,
+            created_at=since,
+            submitted_at=since,
             approved_on=record.approved_on,
         )
         db.session.add(claim)
-        lifecycle.enter_imported(claim, record.status, now)
+        lifecycle.enter_imported(claim, record.status, now, since=since)
         report.count("associations", created=True)

@@ -389,16 +389,18 @@ def apply_passed_deadlines(user) -> int:
     return sweep(organization_id=user.organization_id)
 
 
-def enter_imported(claim, status: str, now: datetime):
+def enter_imported(claim, status: str, now: datetime, since: datetime | None = None):
     """An association imported from the directory (SPEC section 3) enters the lifecycle at
     ``status``, approved or under review, without a transition: there is no status before it.
     Like ``transition``, this sets the status, its deadline (counted from the import) and the
-    arbitration mark, and appends the history entry, so these stay written in one place.
-    ``claim`` must already be in the session; returns the history entry."""
+    arbitration mark, and appends the history entry (of the import, ``now``), so these stay
+    written in one place. ``since``: when the claim reached ``status`` outside the portal (an
+    approval's day), no later than ``now``. ``claim`` must already be in the session; returns
+    the history entry."""
     if status not in IMPORTABLE_STATUSES:
         raise ValueError(f"a claim is imported approved or under review, not {status}")
     claim.status = status
-    claim.status_changed_at = now
+    claim.status_changed_at = min(since, now) if since is not None else now
     claim.due_on = due_on_for(status, now, holidays())
     refresh_arbitration(claim)
     db.session.flush()  # the history entry needs the claim's id

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -18,6 +17,7 @@ from portal.claims.models import Claim, ClaimEvent
 from portal.claims.rules import subscription_ended, subscription_problem
 from portal.directory.source import directory
 from portal.extensions import db
+from portal.i18n import format_day
 from portal.timeutil import utcnow
 
 
@@ -56,7 +56,7 @@ def _next_step(claim: Claim, due: str) -> str:
 
 def build(user, claim: Claim) -> ClaimPage:
     today = utcnow().date()
-    due = format_date(claim.due_on, "long") if claim.due_on else "—"
+    due = format_day(claim.due_on) if claim.due_on else "—"
     reasons = [reason_label(code) for code in (claim.reason_code or "").split(",") if code]
     ended = subscription_ended(claim, today)
     page = ClaimPage(

@@ -42,6 +42,8 @@ class QueueFilters:
 class QueuePage:
     claims: list[Claim]
     next_cursor: str | None
+    #: None on the first page.
+    previous_cursor: str | None = None
 
 
 def _filtered(filters: QueueFilters):
@@ -61,8 +63,10 @@ def _filtered(filters: QueueFilters):
     return query
 
 
-def queue(filters: QueueFilters, after: str | None = None, limit: int = PAGE_SIZE) -> QueuePage:
-    """One page of the queue, by due date (overdue first) then claim number.
+def queue(filters: QueueFilters, after: str | None = None, limit: int = PAGE_SIZE,
+          before: str | None = None) -> QueuePage:
+    """One page of the queue, by due date (overdue first) then claim number: after the cursor
+    ``after`` (Next), or before ``before`` (Previous).
 
     Each filter has an index that starts with it and ends with (due_on, id), so every page is
     an index range scan (``listing.pager``). Organization, customer, product and reviewer are
@@ -70,8 +74,8 @@ def queue(filters: QueueFilters, after: str | None = None, limit: int = PAGE_SIZ
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     options = (joinedload(Claim.organization), joinedload(Claim.tenant), joinedload(Claim.product),
                joinedload(Claim.reviewer))
-    result = pager.page(_filtered(filters), ORDER, after, limit, options)
-    return QueuePage(result.rows, result.next_cursor)
+    result = pager.page(_filtered(filters), ORDER, after, limit, options, before=before)
+    return QueuePage(result.rows, result.next_cursor, result.previous_cursor)
 
 
 def today() -> date:

@@ -37,14 +37,15 @@ def queue():
     form = QueueFilterForm(formdata=request.args)
     form.clean()
     after = request.args.get("after") or None
+    before = None if after else request.args.get("before") or None
     context = {
         "form": form,
-        "page": services.queue(form.filters(current_user.id), after=after),
+        "page": services.queue(form.filters(current_user.id), after=after, before=before),
         "today": services.today(),
         "takeable": lifecycle.takeable,
         "filtered": form.query_args(),
-        "here": url_for("review.queue", after=after, **form.query_args()),
-        "paged": after is not None,
+        "here": url_for("review.queue", after=after, before=before, **form.query_args()),
+        "paged": after is not None or before is not None,
     }
     if hx.wants_fragment():
         # The address bar shows the filters that apply, without the empty ones the form sent.

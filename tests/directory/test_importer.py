@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import date
+import re
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from portal.claims.models import Claim, ClaimEvent
 from portal.directory_import import DirectoryImportError, import_directory, load_file
 from portal.directory.models import Channel, Product, Subscription, SubscriptionStatus, Tenant, TenantDomain
 from portal.extensions import db
+from portal.timeutil import utcnow
+from tests.support import sign_in
 
 DEMO_FILE = Path(__file__).resolve().parents[2] / "portal" / "directory" / "demo.json"
 TODAY = date(2026, 11, 24)
@@ -180,6 +183,34 @@ def test_associations_become_claims_with_their_history_starting_at_import(app, d
         under_review = db.session.scalar(select(Claim).where(Claim.status == ClaimStatus.UNDER_REVIEW))
         assert under_review is not None and under_review.approved_on is None
 
+
+
+def test_an_imported_approved_claim_was_submitted_before_its_approval(app, demo):
+    """Its claim page used to say it was submitted at the import, months after its approval.
+    Created, submitted and in its status by the approval's day; one approved in the future
+    (a file written ahead) by the import; one under review at the import, where its deadline
+    starts."""
+    ahead = date.today() + timedelta(days=30)
+    demo["associations"][2]["approved_on"] = ahead.isoformat()
+    started = utcnow()
+    with app.app_context():
+        imported(demo)
+        claims = db.session.scalars(select(Claim).order_by(Claim.id)).all()
+        finished = utcnow()
+        assert [c.status for c in claims] == ["approved", "under_review", "approved", "under_review"]
+        for claim in claims:
+            assert claim.created_at <= claim.submitted_at <= claim.status_changed_at <= finished, claim.id
+            if claim.approved_on is not None:
+                assert claim.submitted_at <= datetime.combine(claim.approved_on, time.min), claim.id
+            else:
+                assert started <= claim.submitted_at, claim.id
+            event = db.session.scalar(select(ClaimEvent).where(ClaimEvent.claim_id == claim.id))
+            assert started <= event.created_at <= finished  # the history records the import
+        assert claims[0].submitted_at == datetime(2026, 3, 2)
+        assert claims[2].approved_on == ahead and started <= claims[2].submitted_at <= finished
+        claim_id = claims[0].id
+    page = sign_in(app, "paul@proseware.example").get(f"/claims/{claim_id}").get_data(as_text=True)
+    assert re.search(r"<dt>Submitted</dt><dd>Mar 2, 2026, ", page) and "<dt>Approved on</dt><dd>Mar 2, 2026</dd>" in page
 
 
 @pytest.mark.parametrize("when", ["in the same file", "in a later file"])

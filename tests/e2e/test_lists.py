@@ -139,6 +139,27 @@ def test_next_page_loads_with_htmx_and_pushes_the_url(page, partner_with_claims)
     expect_customers(page, newest[PAGE_SIZE:])
 
 
+def test_previous_page_loads_with_htmx_and_pushes_the_url(page, partner_with_claims):
+    sign_in(page, partner_with_claims.email, partner_with_claims.password)
+    page.goto("/claims/")
+    newest = list(reversed(BIRCH + UNDER_REVIEW + APPROVED))
+    expect(page.get_by_role("link", name="Previous page")).to_have_count(0)
+    page.get_by_role("link", name="Next page").click()
+    expect_customers(page, newest[PAGE_SIZE:])
+    mark_loaded(page)
+
+    page.get_by_role("link", name="Previous page").click()
+    expect(page).to_have_url(re.compile(r"[?&]before=[^&]+"))
+    expect_customers(page, newest[:PAGE_SIZE])
+    expect(page.get_by_role("table")).to_have_accessible_name("Claims")
+    expect(page.get_by_role("link", name="Previous page")).to_have_count(0)
+    expect(page.get_by_role("link", name="First page")).to_have_count(0)
+    expect(page.get_by_role("link", name="Next page")).to_be_visible()
+    assert_not_reloaded(page)
+    page.reload()
+    expect_customers(page, newest[:PAGE_SIZE])
+
+
 def test_list_without_results_has_no_axe_violation(page, partner_with_claims):
     sign_in(page, partner_with_claims.email, partner_with_claims.password)
     page.goto("/claims/")

@@ -372,3 +372,58 @@ def test_posts_without_the_csrf_token_are_refused(app, world):
     assert response.status_code == 302
     assert claim_state(app, claim_id).reviewer_id == world.reviewer_id
 
+
+
+def previous_link(response) -> str | None:
+    match = re.search(r'<a href="([^"]+)" rel="prev"', response.get_data(as_text=True))
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["links", "htmx"])
+def test_previous_links_walk_back_through_the_same_pages(any_app, any_world, htmx):
+    """Next to the end, then Previous back to the start: the same pages, the same number of
+    statements each (read backwards from the same indexes, never an OFFSET); the first page
+    has neither Previous nor First page."""
+    _many_claims(any_app, any_world, 60)
+    reviewer = sign_in(any_app, any_world.reviewer_email)
+    headers = {"HX-Request": "true"} if htmx else {}
+    statements = Statements(any_app)
+    for start in ("/review/", "/review/?solution_area=business_applications&assigned=unassigned"):
+        url, forward = start, []
+        while url:
+            with statements:
+                response = reviewer.get(url, headers=headers)
+            forward.append((rows(response), len(statements.statements)))
+            url = next_link(response)
+        assert len(forward) == 3
+        backward = [forward[-1]]
+        while previous_link(response):
+            link = previous_link(response)
+            assert "solution_area" not in start or "solution_area=business_applications&assigned=unassigned" in link
+            with statements:
+                response = reviewer.get(link, headers=headers)
+            assert not statements.offsets()
+            if htmx:
+                assert response.headers["HX-Push-Url"] == link
+            backward.append((rows(response), len(statements.statements)))
+        assert [ids for ids, _ in backward[::-1]] == [ids for ids, _ in forward]
+        assert [count for _, count in backward[1:]] == [count for _, count in forward[:-1]][::-1]
+        assert "First page" not in response.get_data(as_text=True)
+        assert next_link(response) is not None
+
+
+def test_a_previous_cursor_that_is_not_one_shows_the_first_page(app, world, reviewer):
+    _many_claims(app, world, 30)
+    first = rows(reviewer.get("/review/"))
+    for bad in ("yesterday", "", "A" * 5000):
+        response = reviewer.get("/review/", query_string={"before": bad})
+        assert response.status_code == 200 and rows(response) == first
+
+
+def test_taking_a_claim_from_a_previous_page_returns_to_it(app, world, reviewer):
+    _many_claims(app, world, 60)
+    second = reviewer.get(next_link(reviewer.get("/review/")))
+    back = reviewer.get(previous_link(reviewer.get(next_link(second))))
+    assert rows(back) == rows(second)
+    here = re.search(r'name="next" value="([^"]+)"', back.get_data(as_text=True)).group(1).replace("&amp;", "&")
+    assert here == previous_link(reviewer.get(next_link(second)))

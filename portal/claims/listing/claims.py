@@ -49,16 +49,20 @@ class ListQuery:
     mpn: str = ""
     arbitration: str = ""
     sort: str = "newest"
+    #: The page: after a row (Next) or before one (Previous), cursors of ``pager``.
     after: str = ""
+    before: str = ""
 
     @classmethod
     def from_args(cls, args) -> ListQuery:
         # A NUL is never meaningful and PostgreSQL refuses it in text; a cursor carries a
         # customer name (up to 200 characters, escaped), so it may be longer than the rest.
-        values = {key: (args.get(key) or "").replace("\x00", "").strip()[:pager.CURSOR_MAX if key == "after" else 200]
+        values = {key: (args.get(key) or "").replace("\x00", "").strip()[:pager.CURSOR_MAX if key in ("after", "before") else 200]
                   for key in asdict(cls()).keys()}
         if values["sort"] not in SORTS:
             values["sort"] = "newest"
+        if values["after"]:
+            values["before"] = ""  # one direction at a time, as the queue reads them
         return cls(**values)
 
     @property
@@ -207,12 +211,14 @@ class Page:
     claims: list[Claim]
     next_cursor: str | None
     query: ListQuery
+    #: None on the first page.
+    previous_cursor: str | None = None
 
 
 def page(user, lq: ListQuery, size: int = PAGE_SIZE) -> Page:
-    """One page of the list after ``lq.after``."""
-    result = pager.page(_filtered(user, lq), ORDERS[lq.sort], lq.after, size, _ROW_OPTIONS)
-    return Page(result.rows, result.next_cursor, lq)
+    """One page of the list, after ``lq.after`` or before ``lq.before``."""
+    result = pager.page(_filtered(user, lq), ORDERS[lq.sort], lq.after, size, _ROW_OPTIONS, before=lq.before)
+    return Page(result.rows, result.next_cursor, lq, result.previous_cursor)
 
 
 #: The columns a row of the CSV export holds, read as plain rows (no ORM objects): the export
@@ -235,7 +241,7 @@ def export_page(user, lq: ListQuery, size: int) -> pager.Page:
 def batches(user, lq: ListQuery, size: int = 1000):
     """Every claim the filters select, in the list's order, as lists of export rows fetched by
     key (memory stays flat, and no statement runs longer than one batch)."""
-    current = replace(lq, after="")
+    current = replace(lq, after="", before="")
     while True:
         result = export_page(user, current, size=size)
         yield result.rows

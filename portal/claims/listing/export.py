@@ -1,11 +1,19 @@
 """The claims list as CSV: exactly what the filters select, in the list's order, every label in
-the user's language, and no cell a spreadsheet would run as a formula."""
+the user's language, and no cell a spreadsheet would run as a formula.
+
+Written for Excel in the user's language, which opens a CSV file by double click: UTF-8 with a
+byte order mark (without one, Excel reads the file in the system's legacy code page and
+"Société" comes out as "SociÃ©tÃ©"), and cells separated by the list separator of the user's
+regional settings, which Excel expects: ";" where numbers are written with a decimal comma
+(French), "," elsewhere. Dates stay ISO 8601 (2026-12-08), for programs and sorting."""
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
 
+from babel.numbers import get_decimal_symbol
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from portal.claims.base import Activity, ClaimStatus, claim_number
@@ -13,6 +21,8 @@ from portal.claims.labels import AREA_LABELS, CONSENT_LABELS, activity_label, ar
 from portal.claims.listing import claims as listing
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Opens the file: tells Excel (and any other reader) that it is UTF-8.
+BOM = "\ufeff"
 #: Rows written between two chunks of the streamed file.
 CHUNK_ROWS = 1000
 
@@ -21,6 +31,12 @@ def neutralise(value) -> str:
     """A cell a spreadsheet would read as a formula is prefixed with an apostrophe."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def separator(locale=None) -> str:
+    """The cell separator Excel expects in ``locale`` (the current one by default): ";" where
+    the decimal separator is a comma, since "," then belongs to numbers."""
+    return ";" if get_decimal_symbol(locale or get_locale()) == "," else ","
 
 
 def header(reviewer: bool) -> list[str]:
@@ -63,13 +79,15 @@ class RowWriter:
 
 def csv_chunks(user, lq: listing.ListQuery) -> Iterator[str]:
     """The file in chunks of ``CHUNK_ROWS`` rows, for a streamed response. Who the user is, is
-    read now: the chunks are written after the request's own work is done."""
-    return _chunks(user, user.is_reviewer, lq)
+    read now, and the separator of the user's language: the chunks are written after the
+    request's own work is done."""
+    return _chunks(user, user.is_reviewer, lq, separator())
 
 
-def _chunks(user, reviewer: bool, lq: listing.ListQuery) -> Iterator[str]:
+def _chunks(user, reviewer: bool, lq: listing.ListQuery, delimiter: str) -> Iterator[str]:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    buffer.write(BOM)
+    writer = csv.writer(buffer, delimiter=delimiter)
     writer.writerow(header(reviewer))
     cells = RowWriter(reviewer).cells
     for batch in listing.batches(user, lq, CHUNK_ROWS):

@@ -6,6 +6,13 @@ by one sort column, then by id; rows whose sort value is NULL (no due date, say)
 the others, ordered by id, in a second range read only when the first runs out, so every page
 is an index range scan. The cursor is opaque to the user (base64 of JSON) and anything this
 pager did not write reads as the first page.
+
+Pages go both ways: ``after`` a row (Next) reads the ranges forwards from it, ``before`` a row
+(Previous) reads them backwards from it, in the reverse order of the same indexes, and shows
+what it read the right way round. A cursor is a row's position, the same for both directions:
+a page's Next continues after its last row, its Previous before its first. Going back to the
+start gives the first page as it is now (a full page, without a Previous), so Next then
+Previous shows the same rows.
 """
 from __future__ import annotations
 
@@ -39,6 +46,8 @@ class Order:
 class Page:
     rows: list  # claims, or plain rows
     next_cursor: str | None
+    #: None on the first page.
+    previous_cursor: str | None = None
 
 
 def encode(value, claim_id: int) -> str:
@@ -69,11 +78,25 @@ def decode(cursor: str | None, order: Order) -> tuple[Any, int] | None:
         return None
 
 
-def page(query, order: Order, after: str | None, size: int, options=(), rows: bool = False) -> Page:
-    """The ``size`` claims of ``query`` after the cursor ``after``, and the cursor of the next
-    page; plain rows of the query's columns with ``rows`` (which must include the sort column
-    and the claim's id)."""
+def cursor(row, order: Order) -> str:
+    """The position of ``row`` (a claim, or a plain row with the sort column and the id)."""
+    return encode(getattr(row, order.column.key), row.id)
+
+
+def page(query, order: Order, after: str | None, size: int, options=(), rows: bool = False,
+         before: str | None = None) -> Page:
+    """The ``size`` claims of ``query`` after the cursor ``after`` (or before the cursor
+    ``before``, when it is one), and the cursors of the next and previous pages; plain rows of
+    the query's columns with ``rows`` (which must include the sort column and the claim's id)."""
     fetch = db.session.execute if rows else db.session.scalars
+    backwards = decode(before, order) if before else None
+    if backwards is not None:
+        found, more = _before(fetch, query, order, backwards, size, options)
+        if not more and len(found) < size:
+            # Fewer rows before this one than a page: the first page, whole.
+            return page(query, order, None, size, options, rows)
+        return Page(found, cursor(found[-1], order) if found else None,
+                    cursor(found[0], order) if more else None)
     column = order.column
     position = decode(after, order)
     found = []
@@ -90,5 +113,25 @@ def page(query, order: Order, after: str | None, size: int, options=(), rows: bo
         found += fetch(undated.options(*options).limit(size + 1 - len(found))).all()
     more = len(found) > size
     found = list(found[:size])
-    last = found[-1] if more and found else None
-    return Page(found, encode(getattr(last, column.key), last.id) if last is not None else None)
+    return Page(found, cursor(found[-1], order) if more and found else None,
+                cursor(found[0], order) if position is not None and found else None)
+
+
+def _before(fetch, query, order: Order, position: tuple[Any, int], size: int, options) -> tuple[list, bool]:
+    """Up to ``size`` rows before ``position`` in the list's order (read backwards: the rows
+    without a sort value from ``position`` down, then the others from the last up), and
+    whether there are more before them."""
+    column = order.column
+    reverse = (column.asc(), Claim.id.asc()) if order.descending else (column.desc(), Claim.id.desc())
+    value, last_id = position
+    dated = query.where(column.is_not(None))
+    if value is None:
+        undated = query.where(column.is_(None), Claim.id < last_id).order_by(Claim.id.desc())
+        found = fetch(undated.options(*options).limit(size + 1)).all()
+    else:
+        key = tuple_(column, Claim.id)
+        dated = dated.where(key > position if order.descending else key < position)
+        found = []
+    if len(found) <= size:
+        found += fetch(dated.order_by(*reverse).options(*options).limit(size + 1 - len(found))).all()
+    return list(reversed(found[:size])), len(found) > size

@@ -494,7 +494,7 @@ def test_the_claim_page_says_what_happens_next_and_by_when(demo, status, next_st
     assert f"Status: {dict(submitted='Submitted', under_review='Under review', partner_action_required='Partner action required', approved='Approved', rejected='Rejected', disputed='Disputed', closed='Closed')[status]}" in page
     assert next_step in page
     if claim.due_on:
-        due = format_date(claim.due_on, "long", locale="en")
+        due = format_date(claim.due_on, "medium", locale="en")
         assert f"by {due}" in page or f"until {due}" in page
         assert f"Due: {due}" in page
         assert f'<time datetime="{claim.due_on.isoformat()}">' in response.get_data(as_text=True)

@@ -3,6 +3,7 @@ streamed, with cells a spreadsheet would read as formulas neutralised; never ano
 organization's claims."""
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from datetime import timedelta
@@ -22,12 +23,15 @@ HEADER = ["Claim", "Status", "In arbitration", "Customer", "Tenant ID", "Solutio
           "Activity", "MPN ID", "Submitted", "Due", "Customer consent"]
 
 
-def rows_of(response) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+def rows_of(response, delimiter: str = ",") -> list[list[str]]:
+    return rows_of_bytes(response.get_data(), delimiter)
 
 
-def rows_of_bytes(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode())))
+def rows_of_bytes(data: bytes, delimiter: str = ",") -> list[list[str]]:
+    """The file as Excel opens it: UTF-8 only when it starts with a byte order mark (else the
+    system's code page), cells split at the list separator of the regional settings."""
+    assert data.startswith(codecs.BOM_UTF8), "no byte order mark: Excel would not read the file as UTF-8"
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=delimiter))
 
 
 def numbers(ids) -> list[str]:
@@ -58,7 +62,7 @@ def test_the_export_is_the_filtered_list_across_batches(any_app, any_world, smal
     response = client.get("/claims/export.csv")
     assert response.status_code == 200
     assert response.is_streamed
-    assert response.mimetype == "text/csv"
+    assert response.mimetype == "text/csv" and response.mimetype_params["charset"] == "utf-8"
     assert response.headers["Content-Disposition"] == "attachment; filename=claims.csv"
     assert "no-store" in response.headers["Cache-Control"]
     rows = rows_of(response)
@@ -129,16 +133,22 @@ def test_neutralise(value, expected):
     assert export.neutralise(value) == expected
 
 
+def claims_of_customers(world, names, **columns) -> dict[int, str]:
+    """A Fabrikam claim on a new tenant of each name (in an app context): their names by id."""
+    mpn = world.mpns[world.fabrikam_id][0]
+    ids = {}
+    for n, name in enumerate(names):
+        tenant = (f"00000000-0000-4000-8000-{n + 1:012d}", name, [])
+        db.session.add(Tenant(tenant_id=tenant[0], name=name))
+        db.session.flush()
+        ids[insert_claim(world.fabrikam_id, mpn, tenant=tenant, customer_name=name, **columns).id] = name
+    return ids
+
+
 def test_formulas_in_names_are_neutralised_in_the_file(app, world):
     names = ["=1+2", "+cmd|' /C calc'!A0", "-10", "@SUM(1,2)", "Plain Customer Ltd"]
     with app.app_context():
-        mpn = world.mpns[world.fabrikam_id][0]
-        ids = {}
-        for n, name in enumerate(names):
-            tenant = (f"00000000-0000-4000-8000-{n + 1:012d}", name, [])
-            db.session.add(Tenant(tenant_id=tenant[0], name=name))
-            db.session.flush()
-            ids[insert_claim(world.fabrikam_id, mpn, tenant=tenant, customer_name=name).id] = name
+        ids = claims_of_customers(world, names)
         organization = db.session.get(Claim, next(iter(ids))).organization
         organization.name = "=Evil Partner"
         db.session.commit()
@@ -182,3 +192,37 @@ def test_the_export_is_not_compressed_for_a_client_that_does_not_ask(app, world)
         response = client.get("/claims/export.csv", headers=headers)
         assert "Content-Encoding" not in response.headers
         assert len(rows_of(response)) == 21
+
+
+FRENCH_HEADER = ["Revendication", "Statut", "En arbitrage", "Client", "ID de locataire", "Domaine fonctionnel",
+                 "Produit ou charge de travail", "Activité", "ID MPN", "Soumise", "Échéance", "Validation du client"]
+
+
+@pytest.mark.parametrize("locale, delimiter", [("en", ","), ("fr", ";")])
+def test_excel_opens_the_export_in_the_users_language(app, world, locale, delimiter):
+    """UTF-8 with a byte order mark; cells separated as Excel expects in the language (";" in
+    French, where "," is the decimal separator); labels translated; names in any script, and
+    names holding either separator, intact; formulas still neutralised."""
+    names = ["Société Générale; Élan, Ltée", "株式会社ノースウィンド", "Ωμέγα Πληροφορική", "=1+2"]
+    with app.app_context():
+        ids = {f"CPOR-{claim_id:06d}": name for claim_id, name in claims_of_customers(world, names, status="approved").items()}
+        db.session.commit()
+    client = sign_in(app, world.fabrikam_email)
+
+    response = client.get("/claims/export.csv", headers={"Accept-Language": locale})
+
+    rows = rows_of(response, delimiter)
+    assert rows[0] == (HEADER if locale == "en" else FRENCH_HEADER)
+    assert all(len(row) == len(rows[0]) for row in rows), "a row split at the wrong separator"
+    by_number = {row[0]: row for row in rows[1:]}
+    for number, name in ids.items():
+        assert by_number[number][3] == ("'" + name if name.startswith("=") else name)
+        assert by_number[number][1] == ("Approved" if locale == "en" else "Approuvée")
+        assert by_number[number][9] == "2026-03-02"  # dates stay ISO 8601, for programs
+    # The other separator is ordinary text: the file is not split by it.
+    other = ";" if delimiter == "," else ","
+    assert list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=other))[0] != rows[0]
+
+
+def test_the_separator_follows_the_decimal_separator():
+    assert [export.separator(locale) for locale in ("en", "fr", "de", "en_GB", "fr_CA")] == [",", ";", ";", ",", ";"]
