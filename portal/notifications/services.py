@@ -243,3 +243,13 @@ def mark_read(user, notification_id: int | None = None) -> int:
         query = query.where(Notification.id == notification_id)
     result = db.session.execute(query.values(read_at=utcnow()))
     return result.rowcount
+
+
+def open_notification(user, notification_id: int) -> int | None:
+    """The user follows one of their notifications: it is read from now on. Returns its claim's
+    id (None: not theirs, or about no claim)."""
+    claim_id = db.session.scalar(select(Notification.claim_id).where(Notification.id == notification_id,
+                                                                      Notification.user_id == user.id))
+    if claim_id is not None:
+        mark_read(user, notification_id)
+    return claim_id

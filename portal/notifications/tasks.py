@@ -1,19 +1,19 @@
 """Jobs that fan notification events out and deliver the outbox.
 
 A request only records ``NotificationEvent`` rows (services.status_changed, comment_posted,
-consent_given), in its own transaction. Once that transaction has committed a ``fan_out_events``
-job is enqueued: a worker claims each pending event once (fanout.py), writes the notifications
-and emails of the people told and marks the event done, in one transaction; that commit in turn
-enqueues ``deliver_outbox``. In development and tests (jobs in-process) the fan-out runs before
-the response is returned, so the page that follows already counts the notification; the
-delivery, as below, once the response has gone out.
+consent_given), in its own transaction. As that transaction commits, a ``fan_out_events`` job
+is enqueued: a worker claims each pending event once (fanout.py), writes the notifications and
+emails of the people told and marks the event done, in one transaction. In development and
+tests (jobs in-process) the fan-out runs at the commit, so the page that follows already counts
+the notification.
 
-A request only writes ``OutgoingEmail`` rows, in its own transaction (services.queue_email).
-Once that transaction has committed, and the response has gone out, a ``deliver_outbox`` job
-is enqueued so the email leaves within seconds; a periodic ``deliver_outbox_periodically``
-every minute is the safety net (a job lost with Redis, or enqueued while Redis was down, or a
-worker killed): it fans out the events left pending, then sends what is due, retries included. Either may run on any number of workers at once: the
-mailer's claims keep each email to one sender.
+Emails (``OutgoingEmail`` rows: the fan-out's, the consent requests a request writes) are
+delivered by a ``deliver_outbox`` job enqueued once their transaction has committed, after the
+response when that was a request's. A periodic ``deliver_outbox_periodically`` every minute
+is the safety net (a job lost with Redis, or enqueued while Redis was down, or a worker
+killed): it fans out the events left pending, then sends what is due, retries included. All of
+them may run on any number of workers at once: the claims (claiming.py) keep each event to
+one worker and each email to one sender.
 """
 from __future__ import annotations
 
@@ -79,14 +79,16 @@ def _later() -> set[str]:
 def _committed(session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint: what it wrote commits (or not) with the transaction around it
-    events, queued = session.info.pop(_EVENTS, False), session.info.pop(_QUEUED, False)
-    if has_request_context():  # done at the request's end (init_app)
-        _later().update(name for name, flag in ((_EVENTS, events), (_QUEUED, queued)) if flag)
-        return
-    if events:
+    if session.info.pop(_EVENTS, False):
+        # At once, request or not: in production this pushes a job to Redis; in development
+        # and tests the fan-out runs here, in a session of its own, so the page that follows
+        # already shows the notification (the session that committed takes no part in it).
         _enqueue_fan_out()
-    if queued:
-        _enqueue()
+    if session.info.pop(_QUEUED, False):
+        if has_request_context():
+            _later().add(_QUEUED)  # enqueued once the response is out (init_app)
+        else:
+            _enqueue()
 
 
 @event.listens_for(Session, "after_rollback")
@@ -106,48 +108,26 @@ def _enqueue() -> None:
 
 
 def _enqueue_fan_out() -> None:
-    """Never fails its caller: if the queue is unreachable (or the in-process fan-out fails) the
-    events stay pending and the periodic job fans them out."""
+    """Never fails its caller: if the queue is unreachable the events stay pending and the
+    periodic job fans them out."""
     try:
         fan_out_events()
     except Exception:
         log.exception("could not enqueue the notification fan-out; the periodic job will do it")
 
 
-def _fan_out_now_if_recorded() -> None:
-    """At the end of a request whose commits recorded events: enqueue their fan-out (in
-    development and tests, run it here). The request's session is ended first: its work is
-    committed or abandoned by now, and an in-process fan-out must not nest in its transaction."""
-    later = _later()
-    if _EVENTS not in later:
-        return
-    later.discard(_EVENTS)
-    if jobs.huey.immediate:
-        db.session.rollback()
-    _enqueue_fan_out()
-
-
 def init_app(app: Flask) -> None:
     @app.after_request
     def deliver_after_response(response):
-        """Enqueue the fan-out of the events the request recorded (in development it runs here,
-        before the response, so the next page shows the notification), then the delivery once
-        the response has gone out: in development (jobs in-process) the user never waits for
-        the outbox; in production this only pushes jobs to Redis."""
-        _fan_out_now_if_recorded()
+        """Enqueue delivery once the response has gone out: in development (jobs in-process)
+        the user never waits for the outbox; in production this only pushes a job to Redis.
+        (The emails a request's fan-out wrote count: it ran when the request committed.)"""
         later = _later()
         if _QUEUED in later:
             later.discard(_QUEUED)
             request_id = current_request_id()  # the request is over by the time the job is enqueued
             response.call_on_close(lambda: _enqueue_in(app, request_id))
         return response
-
-    @app.teardown_request
-    def left_by_the_request(_error=None):
-        """The events a request context that made no response (a test's, a failed request's)
-        committed: their fan-out is enqueued now (their emails, as before, are left to the
-        periodic job)."""
-        _fan_out_now_if_recorded()
 
 
 def _enqueue_in(app: Flask, request_id: str | None) -> None:
