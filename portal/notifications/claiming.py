@@ -84,3 +84,18 @@ def retry(model, row_id: int, given_up: str) -> bool:
     )
     db.session.commit()
     return result.rowcount == 1
+
+
+def drain(step: Callable[[], bool | None], limit: int) -> tuple[int, int]:
+    """Run ``step`` (claim one row and handle it: True done, False failed, None nothing left)
+    up to ``limit`` times. Returns (done, failed)."""
+    done = failed = 0
+    while done + failed < limit:
+        outcome = step()
+        if outcome is None:
+            break
+        if outcome:
+            done += 1
+        else:
+            failed += 1
+    return done, failed

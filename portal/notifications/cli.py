@@ -15,16 +15,22 @@ STATUSES = ("pending", "sending", "sent", "not_delivered")
 @click.option("--limit", default=50, show_default=True)
 def list_command(status, limit):
     """The latest emails, newest first, with their state, attempts and last error."""
-    rows = mailer.listing(status, limit)
+    _echo(mailer.listing(status, limit), mailer.MAX_ATTEMPTS, finished="sent", working="sending",
+          when=lambda row: row.sent_at, describe=lambda row: f"{row.recipient}  {row.subject}", none="No emails.")
+
+
+def _echo(rows, max_attempts: int, *, finished: str, working: str, when, describe, none: str) -> None:
+    """One line per row of a work table (state, attempts, the time that matters, what it is),
+    and its last error unless it is ``finished``."""
     for row in rows:
-        when = row.sent_at or row.next_attempt_at
-        label = {"pending": "next attempt", "sending": "lease until", "sent": "sent"}.get(row.status, "gave up")
-        click.echo(f"{row.id:>8}  {row.status.replace('_', ' '):<13}  {row.attempts}/{mailer.MAX_ATTEMPTS}  "
-                   f"{label} {when:%Y-%m-%d %H:%M:%S}  {row.recipient}  {row.subject}")
-        if row.last_error and row.status != "sent":
+        label = {"pending": "next attempt", working: "lease until", finished: finished}.get(row.status, "gave up")
+        moment = when(row) or row.next_attempt_at
+        click.echo(f"{row.id:>8}  {row.status.replace('_', ' '):<13}  {row.attempts}/{max_attempts}  "
+                   f"{label} {moment:%Y-%m-%d %H:%M:%S}  {describe(row)}")
+        if row.last_error and row.status != finished:
             click.echo(f"{'':>10}last error: {row.last_error}")
     if not rows:
-        click.echo("No emails.")
+        click.echo(none)
 
 
 @emails_cli.command("retry")
@@ -50,13 +56,5 @@ def events_command(status, limit, retry_id):
             raise click.ClickException(f"Event {retry_id} is not one that failed.")
         click.echo(f"Event {retry_id} will be fanned out again.")
         return
-    rows = fanout.listing(status, limit)
-    for row in rows:
-        when = row.processed_at or row.next_attempt_at
-        label = {"pending": "next attempt", "processing": "lease until", "done": "done"}.get(row.status, "gave up")
-        click.echo(f"{row.id:>8}  {row.status:<10}  {row.attempts}/{fanout.MAX_ATTEMPTS}  "
-                   f"{label} {when:%Y-%m-%d %H:%M:%S}  {row.kind}  claim {row.claim_id}")
-        if row.last_error and row.status != "done":
-            click.echo(f"{'':>10}last error: {row.last_error}")
-    if not rows:
-        click.echo("No events.")
+    _echo(fanout.listing(status, limit), fanout.MAX_ATTEMPTS, finished="done", working="processing",
+          when=lambda row: row.processed_at, describe=lambda row: f"{row.kind}  claim {row.claim_id}", none="No events.")

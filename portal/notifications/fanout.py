@@ -93,16 +93,7 @@ def process_pending(limit: int = 100) -> tuple[int, int]:
     """Fan out up to ``limit`` due events, one claim at a time, alongside any other worker.
     Commits. Returns (done, failed)."""
     give_up_abandoned()
-    done = failed = 0
-    while done + failed < limit:
-        outcome = process_one()
-        if outcome is None:
-            break
-        if outcome:
-            done += 1
-        else:
-            failed += 1
-    return done, failed
+    return claiming.drain(process_one, limit)
 
 
 def listing(status: str | None = None, limit: int = 50) -> list[NotificationEvent]:

@@ -160,16 +160,7 @@ def deliver_pending(limit: int = 100) -> tuple[int, int]:
     """Send up to ``limit`` due emails, one claim at a time, alongside any other worker.
     Commits. Returns (sent, failed)."""
     give_up_abandoned()
-    sent = failed = 0
-    while sent + failed < limit:
-        outcome = deliver_one()
-        if outcome is None:
-            break
-        if outcome:
-            sent += 1
-        else:
-            failed += 1
-    return sent, failed
+    return claiming.drain(deliver_one, limit)
 
 
 def listing(status: str | None = None, limit: int = 50) -> list[OutgoingEmail]:

@@ -126,18 +126,18 @@ def notified(app, message=None) -> dict[int, list[str]]:
         return found
 
 
-def emails(app) -> list[OutgoingEmail]:
+def rows_of(app, model) -> list:
+    """Every row of ``model``, oldest first, detached (readable once the context is gone)."""
     with app.app_context():
-        rows = list(db.session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
+        rows = list(db.session.scalars(select(model).order_by(model.id)))
         for row in rows:
             db.session.expunge(row)
         return rows
 
+
+def emails(app) -> list[OutgoingEmail]:
+    return rows_of(app, OutgoingEmail)
 
 
 def events(app) -> list[NotificationEvent]:
-    with app.app_context():
-        rows = list(db.session.scalars(select(NotificationEvent).order_by(NotificationEvent.id)))
-        for row in rows:
-            db.session.expunge(row)
-        return rows
+    return rows_of(app, NotificationEvent)

@@ -165,7 +165,7 @@ def test_a_failing_fan_out_is_retried_with_backoff_then_marked_failed(app, cast,
     runner = app.test_cli_runner()
     listing = runner.invoke(args=["notifications", "events", "--status", "failed"])
     assert listing.exit_code == 0, listing.output
-    assert f"{event.id:>8}  failed" in listing.output and "5/5" in listing.output
+    assert f"{event.id:>8}  failed " in listing.output and "5/5" in listing.output
     assert "last error: RuntimeError: the directory is unreachable" in listing.output
 
     failing_fan_out.undo()  # the cause is fixed; an operator retries the event

@@ -132,8 +132,9 @@ def _reviewer_comments(app, cast):
         db.session.commit()
 
 
-@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
-def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
+def _admin_signed_in_with_csrf(app):
+    """A claim with a reviewer's comment, and a client signed in as an admin told of it, with
+    CSRF checked as in production."""
     cast = make_cast(app)
     cast.claim_id = new_claim(app, cast)
     _reviewer_comments(app, cast)
@@ -141,6 +142,12 @@ def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
     login = client.get("/login")
     assert client.post("/login", data={"email": cast.emails[cast.admin], "password": factories.PASSWORD,
                                        "csrf_token": form_token(login)}).status_code == 302
+    return cast, client
+
+
+@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
+def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
+    cast, client = _admin_signed_in_with_csrf(app)
     (note,) = unread(app, cast.admin)
     assert client.post(f"/notifications/{note}/read").status_code == 400
     assert client.post("/notifications/read").status_code == 400
@@ -188,13 +195,7 @@ def test_nobody_opens_or_marks_someone_elses_notification(app, commented):
 
 @pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
 def test_following_a_notification_needs_the_csrf_token(app, app_overrides):
-    cast = make_cast(app)
-    cast.claim_id = new_claim(app, cast)
-    _reviewer_comments(app, cast)
-    client = app.test_client()
-    login = client.get("/login")
-    assert client.post("/login", data={"email": cast.emails[cast.admin], "password": factories.PASSWORD,
-                                       "csrf_token": form_token(login)}).status_code == 302
+    cast, client = _admin_signed_in_with_csrf(app)
     (note,) = unread(app, cast.admin)
     assert client.post(f"/notifications/{note}/open").status_code == 400
     assert unread(app, cast.admin) == [note]
