@@ -200,7 +200,8 @@ def _email_details(event: NotificationEvent, note: Notification) -> dict:
         details["reasons"] = reasons_label(moved.reason_code) or None
         details["deadline"] = format_date(event.due_on, "long") if event.due_on else None
     elif note.message == "status_changed":
-        details["decision"] = status_label(moved.to_status)
+        if event.actor is None or event.actor.is_reviewer:  # a decision (a reviewer's, or a deadline's)
+            details["decision"] = status_label(moved.to_status)
         details["reason"] = reason_label(moved.reason_code) if moved.reason_code else None
     return details
 

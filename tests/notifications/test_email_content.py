@@ -112,3 +112,24 @@ def test_an_approval_without_a_message_says_the_decision(app, cast):
     assert "Decision: Approved" in text and "Reason:" not in text and "wrote:" not in text
     assert "Decision: Approved" in html
 
+
+
+def test_a_partners_change_gives_the_reason_and_the_partners_words(app, cast):
+    from tests.notifications.conftest import emails, new_claim
+
+    claim_id = new_claim(app, cast, status="partner_action_required")
+    author = sign_in(app, cast.emails[cast.author])
+    author.post(f"/claims/{claim_id}/resubmit", data={"reply": "The signed PoE is attached."}).close()
+    by_recipient = {e.recipient: e for e in emails(app)}
+    to_reviewer = by_recipient[cast.emails[cast.reviewer]]
+    assert to_reviewer.subject == f"[CPOR] The partner resubmitted claim CPOR-{claim_id:06d}."
+    assert "The partner wrote:\nThe signed PoE is attached." in to_reviewer.body
+    assert f"https://cpor.example/review/claims/{claim_id}" in to_reviewer.body
+    to_admin = by_recipient[cast.emails[cast.admin]]
+    assert "Decision:" not in to_admin.body  # the partner's own move, not a decision
+
+    withdrawn = new_claim(app, cast, status="submitted")
+    response = sign_in(app, cast.emails[cast.admin]).post(f"/claims/{withdrawn}/withdraw")
+    assert response.status_code == 302
+    [to_author] = [e for e in emails(app) if e.recipient == cast.emails[cast.author]]
+    assert "Reason: Withdrawn by the partner" in to_author.body and "Decision:" not in to_author.body
