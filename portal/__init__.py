@@ -65,5 +65,6 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     app.cli.add_command(directory_cli)
     app.cli.add_command(claims_cli)
     app.cli.add_command(notifications_cli.emails_cli)
+    app.cli.add_command(notifications_cli.notifications_cli)
     app.cli.add_command(jobs.worker_command)
     return app

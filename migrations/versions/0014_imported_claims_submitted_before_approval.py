@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0014_imported_submitted'
-down_revision = '0012_session_version'
+down_revision = '0013_notification_events'
 branch_labels = None
 depends_on = None
 

@@ -12,6 +12,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup
 from sqlalchemy import select, update
 
 from portal.claims import lifecycle, locks
@@ -55,13 +56,17 @@ def request_consent(claim: Claim) -> str | None:
     # The customer has no account and no language setting: the email says it in each of the
     # portal's languages, the default first (the consent page then follows the browser's).
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
-    subjects, bodies = [], []
+    subjects, bodies, parts = [], [], []
     for locale in sorted(current_app.config["LANGUAGES"], key=lambda code: code != default):
         with force_locale(locale):
             subjects.append(_("Please confirm your partner of record: %(partner)s", partner=claim.organization.name))
-            bodies.append(render_template("emails/consent_request.txt", claim=claim, url=url,
-                                          days=current_app.config["CONSENT_MAX_AGE_DAYS"]))
-    notifications.queue_raw_email(claim.customer_contact_email, " / ".join(subjects), "\n\n-----\n\n".join(bodies))
+            context = dict(claim=claim, url=url, days=current_app.config["CONSENT_MAX_AGE_DAYS"], locale=locale)
+            bodies.append(render_template("emails/consent_request.txt", **context))
+            parts.append(Markup(render_template("emails/consent_request.html", **context)))
+    subject = " / ".join(subjects)
+    with force_locale(default):
+        html = render_template("emails/consent_request_all.html", parts=parts, subject=subject, locale=default)
+    notifications.queue_raw_email(claim.customer_contact_email, subject, "\n\n-----\n\n".join(bodies), html)
     db.session.add(ClaimEvent(claim_id=claim.id, kind="consent", action="consent_requested"))
     db.session.flush()
     return token

@@ -14,7 +14,6 @@ with the attempt counted. Only the claim's holder (``claim_token``) records the 
 from __future__ import annotations
 
 import logging
-import secrets
 import smtplib
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -24,9 +23,9 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_mail import Connection, Message
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import aliased
 
 from portal.extensions import db
+from portal.notifications import claiming
 from portal.notifications.models import OutgoingEmail
 from portal.timeutil import utcnow
 
@@ -79,6 +78,8 @@ def _write_to_outbox(row: OutgoingEmail) -> None:
     message["Subject"] = row.subject
     message["Message-ID"] = _message_id(row)
     message.set_content(row.body)
+    if row.html_body:
+        message.add_alternative(row.html_body, subtype="html")
     (folder / f"{row.id:08d}.eml").write_bytes(bytes(message))
 
 
@@ -86,7 +87,7 @@ def _send(row: OutgoingEmail) -> None:
     if current_app.config.get("MAIL_BACKEND", "outbox") == "outbox":
         _write_to_outbox(row)
         return
-    message = Message(subject=row.subject, recipients=[row.recipient], body=row.body)
+    message = Message(subject=row.subject, recipients=[row.recipient], body=row.body, html=row.html_body)
     message.msgId = _message_id(row)
     # MAIL_SUPPRESS_SEND (tests): Flask-Mail's connection records the message and sends nothing.
     with _TimedConnection(current_app.extensions["mail"]) as connection:
@@ -101,35 +102,20 @@ def _due(now: datetime, email=OutgoingEmail):
 
 def claim_next() -> tuple[OutgoingEmail, str] | None:
     """Claim the next due email for this worker, counting the attempt, in a transaction of its
-    own. Returns the row and the claim's token, or None when nothing is due."""
-    now = utcnow()
+    own (``claiming.claim_next``). Returns the row and the claim's token, or None when nothing is due."""
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
-    token = secrets.token_hex(16)
-    other = aliased(OutgoingEmail)
-    candidate = (select(other.id).where(_due(now, other)).order_by(other.next_attempt_at, other.id)
-                 .limit(1).with_for_update(skip_locked=True).scalar_subquery())
-    claimed = db.session.execute(
-        update(OutgoingEmail).where(OutgoingEmail.id == candidate, _due(now))
-        .values(status="sending", attempts=OutgoingEmail.attempts + 1, claimed_at=now, claim_token=token,
-                next_attempt_at=now + lease)
-        .returning(OutgoingEmail.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    db.session.commit()
+    claimed = claiming.claim_next(OutgoingEmail, _due, "sending", lease)
     if claimed is None:
         return None
-    return db.session.get(OutgoingEmail, claimed, populate_existing=True), token
+    return db.session.get(OutgoingEmail, claimed[0], populate_existing=True), claimed[1]
 
 
 def _record(row_id: int, token: str, **values) -> bool:
     """Record the outcome of a claim, if it is still ours (False: the lease ran out and another
     worker claimed the email meanwhile)."""
-    result = db.session.execute(
-        update(OutgoingEmail).where(OutgoingEmail.id == row_id, OutgoingEmail.claim_token == token)
-        .values(claim_token=None, **values).execution_options(synchronize_session=False)
-    )
+    ours = claiming.release(OutgoingEmail, row_id, token, **values)
     db.session.commit()
-    return result.rowcount == 1
+    return ours
 
 
 def deliver_one() -> bool | None:
@@ -163,50 +149,25 @@ def deliver_one() -> bool | None:
 
 def give_up_abandoned() -> int:
     """Rows claimed for their last attempt by a worker that died: not delivered."""
-    now = utcnow()
-    result = db.session.execute(
-        update(OutgoingEmail)
-        .where(OutgoingEmail.status == "sending", OutgoingEmail.next_attempt_at <= now,
-               OutgoingEmail.attempts >= MAX_ATTEMPTS)
-        .values(status="not_delivered", claim_token=None,
-                last_error=func.coalesce(OutgoingEmail.last_error + "; ", "") + "the worker stopped while sending")
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    if result.rowcount:
-        log.error("%s email(s) NOT DELIVERED: their last attempt's worker stopped while sending", result.rowcount)
-    return result.rowcount
+    count = claiming.give_up_abandoned(OutgoingEmail, "sending", MAX_ATTEMPTS, "not_delivered",
+                                       "the worker stopped while sending")
+    if count:
+        log.error("%s email(s) NOT DELIVERED: their last attempt's worker stopped while sending", count)
+    return count
 
 
 def deliver_pending(limit: int = 100) -> tuple[int, int]:
     """Send up to ``limit`` due emails, one claim at a time, alongside any other worker.
     Commits. Returns (sent, failed)."""
     give_up_abandoned()
-    sent = failed = 0
-    while sent + failed < limit:
-        outcome = deliver_one()
-        if outcome is None:
-            break
-        if outcome:
-            sent += 1
-        else:
-            failed += 1
-    return sent, failed
+    return claiming.drain(deliver_one, limit)
 
 
 def listing(status: str | None = None, limit: int = 50) -> list[OutgoingEmail]:
     """The latest emails, of one status or all, newest first."""
-    query = select(OutgoingEmail).order_by(OutgoingEmail.id.desc()).limit(limit)
-    if status:
-        query = query.where(OutgoingEmail.status == status)
-    return list(db.session.scalars(query))
+    return claiming.listing(OutgoingEmail, status, limit)
 
 
 def retry(email_id: int) -> bool:
     """Give a not-delivered email a new round of attempts, now."""
-    result = db.session.execute(
-        update(OutgoingEmail).where(OutgoingEmail.id == email_id, OutgoingEmail.status == "not_delivered")
-        .values(status="pending", attempts=0, next_attempt_at=utcnow()).execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return result.rowcount == 1
+    return claiming.retry(OutgoingEmail, email_id, "not_delivered")

@@ -1,7 +1,7 @@
 """In-portal notifications and the queue of outgoing emails."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,6 +40,8 @@ class OutgoingEmail(db.Model):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    #: the same message as HTML (escaped, no remote resources), sent as the alternative part
+    html_body: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -51,3 +53,39 @@ class OutgoingEmail(db.Model):
     #: attempts started, counted when a worker claims the email, before it sends
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NotificationEvent(db.Model):
+    """What happened to a claim, recorded in the same transaction as what caused it; a worker
+    then works out who hears of it and writes their notifications and emails
+    (portal/notifications/fanout.py). One event is one notification per person told.
+
+    ``kind``: moved (a status change, ``claim_event_id``; with the comment posted with it, if
+    any), comment (``comment_id``) or consent (the customer's answer, ``confirmed``).
+    ``status``: pending (waiting for ``next_attempt_at``), processing (claimed by a worker until
+    ``next_attempt_at``, its lease), done, or failed (every attempt failed: see
+    ``flask --app portal notifications events``)."""
+
+    __tablename__ = "notification_events"
+    __table_args__ = (Index("ix_notification_events_due", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    claim_id: Mapped[int] = mapped_column(ForeignKey("claims.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    claim_event_id: Mapped[int | None] = mapped_column(ForeignKey("claim_events.id"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    confirmed: Mapped[bool | None]
+    #: the claim's deadline when the event happened (an information request's answer date)
+    due_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    processed_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claim = relationship("Claim")
+    actor = relationship("User")
+    claim_event = relationship("ClaimEvent")
+    comment = relationship("Comment")

@@ -1,4 +1,4 @@
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from portal import hx
@@ -31,3 +31,14 @@ def mark_read(notification_id=None):
     if hx.wants_fragment():
         return hx.response(render_template("notifications/_badge.html", oob=True), trigger="notifications-read")
     return redirect(safe_next(request.form.get("next"), url_for("notifications.index")))
+
+
+@bp.post("/<int:notification_id>/open")
+@login_required
+def open_claim(notification_id):
+    """Follow a notification to its claim, marking it read (a POST: it changes something)."""
+    claim_id = services.open_notification(current_user, notification_id)
+    if claim_id is None:
+        abort(404)
+    db.session.commit()
+    return redirect(url_for("claims.show", claim_id=claim_id), 303)

@@ -17,7 +17,7 @@ from portal.claims import lifecycle
 from portal.claims.models import Claim
 from portal.directory.models import Product, Tenant
 from portal.extensions import db
-from portal.notifications.models import Notification, OutgoingEmail
+from portal.notifications.models import Notification, NotificationEvent, OutgoingEmail
 from tests import factories
 
 TENANT_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -95,13 +95,17 @@ def new_claim(app, cast: Cast, status="under_review", hold=True) -> int:
         if hold:
             claim.reviewer_id = reviewer.id
         db.session.commit()
+        claim_id = claim.id
+    # Once the request context is over, its events have been fanned out (jobs run in-process).
+    with app.app_context():
         clear()
-        return claim.id
+    return claim_id
 
 
 def clear() -> None:
     db.session.execute(Notification.__table__.delete())
     db.session.execute(OutgoingEmail.__table__.delete())
+    db.session.execute(NotificationEvent.__table__.delete())
     db.session.commit()
 
 
@@ -122,10 +126,18 @@ def notified(app, message=None) -> dict[int, list[str]]:
         return found
 
 
-def emails(app) -> list[OutgoingEmail]:
+def rows_of(app, model) -> list:
+    """Every row of ``model``, oldest first, detached (readable once the context is gone)."""
     with app.app_context():
-        rows = list(db.session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
+        rows = list(db.session.scalars(select(model).order_by(model.id)))
         for row in rows:
             db.session.expunge(row)
         return rows
 
+
+def emails(app) -> list[OutgoingEmail]:
+    return rows_of(app, OutgoingEmail)
+
+
+def events(app) -> list[NotificationEvent]:
+    return rows_of(app, NotificationEvent)

@@ -51,7 +51,8 @@ def test_deliver_pending_writes_eml_files_to_the_outbox(app, cast):
     french = messages[cast.emails[cast.admin_fr]]
     assert french["Subject"] == f"[CPOR] Un réviseur a commenté la revendication CPOR-{cast.claim_id:06d}."
     assert french["From"] == app.config["MAIL_DEFAULT_SENDER"]
-    assert f"https://cpor.example/claims/{cast.claim_id}" in french.get_content()
+    assert f"https://cpor.example/claims/{cast.claim_id}" in french.get_body(("plain",)).get_content()
+    assert f'href="https://cpor.example/claims/{cast.claim_id}"' in french.get_body(("html",)).get_content()
     for row in emails(app):
         assert row.sent_at is not None and row.attempts == 1 and row.last_error is None
         assert (Path(app.config["MAIL_OUTBOX_DIR"]) / f"{row.id:08d}.eml").exists()

@@ -20,7 +20,7 @@ from portal.jobs import huey
 from portal.notifications import mailer, tasks
 from portal.notifications.models import OutgoingEmail
 from portal.timeutil import utcnow
-from tests.notifications.conftest import emails
+from tests.notifications.conftest import emails, events
 from tests.notifications.test_delivery import SMTP_DOWN, comment_as_reviewer, outbox
 
 
@@ -201,11 +201,19 @@ def app_overrides(tmp_path, request):
 def test_a_queue_that_is_down_fails_no_request_and_keeps_the_email(app, cast, unreachable_queue, caplog):
     with caplog.at_level(logging.ERROR, logger="portal.notifications.tasks"):
         response = comment_as_reviewer(app, cast)
-        response.close()  # enqueueing after the response fails: Redis is unreachable
+        response.close()  # enqueueing the fan-out fails: Redis is unreachable
     assert response.status_code == 302
-    assert "the periodic job will send it" in caplog.text
+    assert "the periodic job will do it" in caplog.text
+    [event] = events(app)  # the request recorded what happened, and nothing is lost
+    assert (event.status, event.attempts) == ("pending", 0)
+    assert emails(app) == []
+    huey.immediate = True  # the worker's periodic job, once Redis is back (run here in-process)
+    with app.app_context():
+        huey.execute(tasks.deliver_outbox_periodically.s())
+    assert events(app)[0].status == "done"
     rows = emails(app)
-    assert len(rows) == 3 and all(row.status == "pending" and row.attempts == 0 for row in rows)
+    assert len(rows) == 3 and all(row.status == "sent" and row.attempts == 1 for row in rows)
+    assert len(outbox(app)) == 3
 
 
 class _RequestIds(logging.Handler):

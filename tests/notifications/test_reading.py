@@ -60,7 +60,8 @@ def test_the_list_shows_each_notification_in_the_readers_language(app, commented
     page = text(sign_in(app, cast.emails[cast.admin]).get("/notifications/"))
     assert page.count(f"A reviewer commented on claim {number}.") == 2
     assert page.count("Mark as read") == 2 and "Mark all as read" in page
-    assert f'href="/claims/{cast.claim_id}"' in page
+    for note in unread(app, cast.admin):  # each leads to the claim, marking it read on the way
+        assert f'action="/notifications/{note}/open"' in page
     french = text(sign_in(app, cast.emails[cast.admin_fr]).get("/notifications/"))
     assert french.count(f"Un réviseur a commenté la revendication {number}.") == 2
     empty = text(sign_in(app, cast.emails[cast.colleague]).get("/notifications/"))
@@ -131,8 +132,9 @@ def _reviewer_comments(app, cast):
         db.session.commit()
 
 
-@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
-def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
+def _admin_signed_in_with_csrf(app):
+    """A claim with a reviewer's comment, and a client signed in as an admin told of it, with
+    CSRF checked as in production."""
     cast = make_cast(app)
     cast.claim_id = new_claim(app, cast)
     _reviewer_comments(app, cast)
@@ -140,6 +142,12 @@ def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
     login = client.get("/login")
     assert client.post("/login", data={"email": cast.emails[cast.admin], "password": factories.PASSWORD,
                                        "csrf_token": form_token(login)}).status_code == 302
+    return cast, client
+
+
+@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
+def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
+    cast, client = _admin_signed_in_with_csrf(app)
     (note,) = unread(app, cast.admin)
     assert client.post(f"/notifications/{note}/read").status_code == 400
     assert client.post("/notifications/read").status_code == 400
@@ -152,4 +160,45 @@ def test_marking_as_read_needs_the_csrf_token(app, app_overrides):
     _reviewer_comments(app, cast)
     assert client.post("/notifications/read", headers={"HX-Request": "true",
                                                        "X-CSRFToken": header_token(client.get("/"))}).status_code == 200
+    assert unread(app, cast.admin) == []
+
+
+def test_following_a_notification_opens_its_claim_and_marks_it_read(app, commented):
+    cast = commented
+    admin = sign_in(app, cast.emails[cast.admin])
+    first, second = unread(app, cast.admin)
+    response = admin.post(f"/notifications/{first}/open")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/claims/{cast.claim_id}")
+    assert unread(app, cast.admin) == [second]
+    assert badge(admin.get(response.headers["Location"])) == "Notifications 1 unread"
+    page = text(admin.get("/notifications/"))
+    assert f'action="/notifications/{first}/open"' not in page  # read: a plain link to the claim now
+    assert f'href="/claims/{cast.claim_id}"' in page and f'action="/notifications/{second}/open"' in page
+    # A reviewer's notification opens the claim where reviewers read it.
+    sign_in(app, cast.emails[cast.admin]).post(f"/claims/{cast.claim_id}/comments", data={"body": "Here it is."})
+    (reviewers,) = unread(app, cast.reviewer)
+    reviewer = sign_in(app, cast.emails[cast.reviewer])
+    opened = reviewer.post(f"/notifications/{reviewers}/open", follow_redirects=True)
+    assert opened.status_code == 200 and opened.request.path == f"/review/claims/{cast.claim_id}"
+    assert unread(app, cast.reviewer) == []
+
+
+def test_nobody_opens_or_marks_someone_elses_notification(app, commented):
+    cast = commented
+    theirs = unread(app, cast.author)
+    intruder = sign_in(app, cast.emails[cast.admin])
+    for notification_id in theirs + [999_999]:
+        assert intruder.post(f"/notifications/{notification_id}/open").status_code == 404
+    assert unread(app, cast.author) == theirs
+    assert intruder.get(f"/notifications/{theirs[0]}/open").status_code == 405  # never by a GET
+
+
+@pytest.mark.parametrize("app_overrides", [{"WTF_CSRF_ENABLED": True}])
+def test_following_a_notification_needs_the_csrf_token(app, app_overrides):
+    cast, client = _admin_signed_in_with_csrf(app)
+    (note,) = unread(app, cast.admin)
+    assert client.post(f"/notifications/{note}/open").status_code == 400
+    assert unread(app, cast.admin) == [note]
+    page = client.get("/notifications/")
+    assert client.post(f"/notifications/{note}/open", data={"csrf_token": form_token(page)}).status_code == 303
     assert unread(app, cast.admin) == []

@@ -40,11 +40,16 @@ def test_a_reviewer_status_change_notifies_the_same_people(app, cast):
     assert details == {i: "approved" for i in cast.partner_side}
 
 
-def test_a_decision_with_a_message_also_announces_the_comment(app, cast):
+def test_a_decision_with_a_message_is_one_notification_and_one_email(app, cast):
+    """The status change and the reviewer's reason (posted to the thread) are one event (issue 12:
+    a decision made two entries and two emails)."""
     reviewer = sign_in(app, cast.emails[cast.reviewer])
     reviewer.post(f"/review/claims/{cast.claim_id}/reject",
                   data={"reject-reason_code": "insufficient_poe", "reject-message": "The PoE is not signed."})
-    assert notified(app) == {i: ["status_changed", "reviewer_comment"] for i in cast.partner_side}
+    with app.app_context():
+        assert db.session.scalar(select(Comment.body).where(Comment.claim_id == cast.claim_id)) == "The PoE is not signed."
+    assert notified(app) == {i: ["status_changed"] for i in cast.partner_side}
+    assert sorted(e.recipient for e in emails(app)) == sorted(cast.emails[i] for i in cast.partner_side)
 
 
 def test_an_information_request_has_its_own_message(app, cast):
@@ -54,13 +59,12 @@ def test_an_information_request_has_its_own_message(app, cast):
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Claim, cast.claim_id).status == "partner_action_required"
-    assert notified(app) == {i: ["status_changed", "information_request"] for i in cast.partner_side}
+    assert notified(app) == {i: ["information_request"] for i in cast.partner_side}  # one, not two
     with app.test_request_context():
         note = db.session.scalar(select(Notification).where(Notification.message == "information_request"))
         assert services.message_text(note) == f"A reviewer asked for more information on claim {_number(cast)}."
     english = [e for e in emails(app) if e.recipient == cast.emails[cast.admin]]
-    assert [e.subject for e in english] == [f"[CPOR] Claim {_number(cast)} is now Partner action required.",
-                                            f"[CPOR] A reviewer asked for more information on claim {_number(cast)}."]
+    assert [e.subject for e in english] == [f"[CPOR] A reviewer asked for more information on claim {_number(cast)}."]
 
 
 def test_a_partner_comment_notifies_the_reviewer_holding_the_claim_only(app, cast):
@@ -104,7 +108,7 @@ def test_a_resubmission_notifies_the_holder_and_the_other_partner_people(app, ca
     with app.app_context():
         assert db.session.get(Claim, claim_id).status == "under_review"
     assert notified(app) == {
-        cast.reviewer: ["resubmitted", "partner_comment"],
+        cast.reviewer: ["resubmitted"],  # the reply is part of the resubmission: one notification
         cast.admin_fr: ["status_changed"],
         cast.admin: ["status_changed"],
     }
