@@ -289,3 +289,18 @@ def test_an_expired_subscription_without_a_newer_one_says_only_why(gina):
     assert "isn't active or in grace" in slot_text(response, "subscription_id")
     assert "newer subscription" not in slot_text(response, "subscription_id")
     assert error_slot(response, "subscription_id")
+
+
+def test_the_step_after_says_what_the_step_before_resolved_to(gina):
+    """Without JavaScript (or with Next pressed before the inline check answered) the page after
+    the step says it."""
+    claim_id = gina.new()
+    steps = valid_steps(subscription_id=SUB_WINGTIP_SALES)
+
+    gina.walk(claim_id, steps, upto="product")
+    assert "Customer: Wingtip Toys" in text(gina.client.get(f"/claims/{claim_id}/wizard/product"))
+
+    gina.walk(claim_id, steps, upto="activity")
+    page = text(gina.client.get(f"/claims/{claim_id}/wizard/activity"))
+    assert f"Subscription {SUB_WINGTIP_SALES}:" in page
+    assert "<dd>Web-Direct</dd>" in page
