@@ -212,6 +212,20 @@
     bar.hidden = false;
     bar.value = Math.round(event.detail.loaded / event.detail.total * 100);
   });
+  // While an upload is under way its chooser takes no other files (they would be lost when the
+  // answer replaces it); it is free again if the upload fails.
+  function chooser(event) {
+    var form = uploadForm(event.target);
+    return form && form.hasAttribute("data-upload-on-choose") ? form.querySelector("input[type=file]") : null;
+  }
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var input = chooser(event);
+    if (input) { input.disabled = true; }  // its files are already in the request
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var input = chooser(event);
+    if (input && !event.detail.successful) { input.disabled = false; }
+  });
   function failed(event) {
     var form = uploadForm(event.target);
     if (!form) { return; }
