@@ -15,12 +15,14 @@ from portal.notifications.services import unread_count
 from portal.claims.labels import (
     activity_label,
     area_label,
+    channel_label,
     consent_label,
     event_actor_label,
     event_label,
     reason_label,
     reasons_label,
     status_label,
+    subscription_status_label,
     what_happened,
 )
 
@@ -62,6 +64,8 @@ def init_app(app: Flask) -> None:
         event_actor_label=event_actor_label,
         activity_label=activity_label,
         area_label=area_label,
+        channel_label=channel_label,
+        subscription_status_label=subscription_status_label,
         reason_label=reason_label,
         event_label=event_label,
         consent_label=consent_label,

@@ -32,6 +32,21 @@ AREA_LABELS = {
     "microsoft_365": _l("Microsoft 365"),
 }
 
+#: How a subscription was bought, and where it stands (the directory's values).
+CHANNEL_LABELS = {
+    "volume_licensing": _l("Volume Licensing"),
+    "web_direct": _l("Web-Direct"),
+    "csp": _l("CSP"),
+}
+
+SUBSCRIPTION_STATUS_LABELS = {
+    "active": _l("Active"),
+    "in_grace": _l("In grace"),
+    "pending_provisioning": _l("Pending provisioning"),
+    "expired": _l("Expired"),
+    "suspended": _l("Suspended"),
+}
+
 #: Why a reviewer asks for more information (moves the claim to Partner action required).
 INFORMATION_REASONS = {
     "missing_poe": _l("Missing proof of execution"),
@@ -134,6 +149,14 @@ def activity_label(activity: str | None) -> str:
 
 def area_label(area: str | None) -> str:
     return _label(AREA_LABELS, area, area or "—")
+
+
+def channel_label(channel: str | None) -> str:
+    return _label(CHANNEL_LABELS, channel, channel or "—")
+
+
+def subscription_status_label(status: str | None) -> str:
+    return _label(SUBSCRIPTION_STATUS_LABELS, status, status or "—")
 
 
 def reason_label(code: str | None) -> str:

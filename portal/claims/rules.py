@@ -178,7 +178,29 @@ def check_subscription_id(tenant: Tenant, raw: str) -> tuple[Subscription | None
             support=True,
         )
     problem = subscription_problem(subscription)
+    if problem is not None and problem.code == "subscription_inactive":
+        newer = newer_subscription(subscription)
+        if newer is not None:
+            problem = _error(
+                _l(
+                    "The subscription isn't active or in grace (it has expired or is suspended). The customer "
+                    "has a newer subscription for %(product)s: %(subscription)s. Enter its ID instead. %(advice)s",
+                    product=subscription.product.name, subscription=newer.subscription_id, advice=_CHECK_WITH_CUSTOMER,
+                ),
+                "subscription_inactive",
+                support=True,
+            )
     return (None, problem) if problem else (subscription, None)
+
+
+def newer_subscription(subscription: Subscription) -> Subscription | None:
+    """The customer's subscription of the same product that took over from one that ended: one
+    that can be claimed, started later, the one ending last."""
+    candidates = [
+        s for s in directory().subscriptions_on_tenant(subscription.tenant_id, subscription.product_id)
+        if s.start_date > subscription.start_date and subscription_problem(s) is None
+    ]
+    return max(candidates, key=lambda s: s.end_date, default=None)
 
 
 def resolve_subscription(tenant: Tenant, product: Product) -> tuple[Subscription | None, FieldError | None]:

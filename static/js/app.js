@@ -63,7 +63,12 @@
   // A step is saved by its inline checks as well as by Next and Back. The checks go one at a
   // time (hx-sync "queue last"); Next and Back wait for the one under way, and no check leaves
   // once they are sent, so a late check never overwrites what the step's submission saved.
-  function checkUnderWay(form) { return form.querySelector(".htmx-request") !== null; }
+  // An upload under way on step 6 (its button belongs to the step's form without being inside
+  // it) counts too: once it is answered the chooser is empty, so Next doesn't send the files again.
+  function uploadUnderWay(form) {
+    return form.id !== "" && document.querySelector("[form='" + form.id + "'].htmx-request") !== null;
+  }
+  function checkUnderWay(form) { return form.querySelector(".htmx-request") !== null || uploadUnderWay(form); }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.classList || !form.classList.contains("wizard-form") || form.hasAttribute("data-submitted")) { return; }
@@ -72,16 +77,19 @@
     event.preventDefault();
     form.setAttribute("data-waiting", "");
     var submitter = event.submitter && event.submitter.form === form ? event.submitter : null;
-    var giveUp = setTimeout(go, 5000);  // never hold the user back for a check that hangs
+    // Never hold the user back for a check that hangs; an upload shows its own progress.
+    var giveUp = setTimeout(function patience() {
+      if (uploadUnderWay(form)) { giveUp = setTimeout(patience, 1000); } else { go(); }
+    }, 5000);
     function later() { setTimeout(function () { if (!checkUnderWay(form)) { go(); } }, 0); }
     function go() {
       clearTimeout(giveUp);
-      form.removeEventListener("htmx:afterRequest", later);
+      document.removeEventListener("htmx:afterRequest", later);
       form.removeAttribute("data-waiting");
       form.setAttribute("data-submitted", "");
       form.requestSubmit(submitter);
     }
-    form.addEventListener("htmx:afterRequest", later);
+    document.addEventListener("htmx:afterRequest", later);
   });
   document.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail && event.detail.elt;
@@ -112,7 +120,9 @@
     document.querySelectorAll(".wizard-form:not([data-submitted])").forEach(function (form) {
       var checked = form.querySelector("[hx-post]");
       if (edits(form) > parseInt(form.getAttribute("data-saved") || "0", 10) && checked && navigator.sendBeacon) {
-        navigator.sendBeacon(checked.getAttribute("hx-post"), new FormData(form));
+        var data = new FormData(form);
+        data.delete("files");  // the check saves answers; files go through the upload
+        navigator.sendBeacon(checked.getAttribute("hx-post"), data);
         form.setAttribute("data-saved", String(edits(form)));
       }
     });
@@ -150,9 +160,8 @@
     var status = form.querySelector(".upload-status");
     if (status) { status.textContent = text; }
   }
-  document.addEventListener("submit", function (event) {
-    var form = uploadForm(event.target);
-    if (!form) { return; }
+  // What the server would refuse of the files chosen, said where they were chosen; true if any.
+  function refusedEarly(form) {
     var input = form.querySelector("input[type=file]");
     var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10);
     var maxFiles = parseInt(form.getAttribute("data-max-files"), 10);
@@ -162,19 +171,60 @@
     files.forEach(function (file) {
       if (file.size > maxBytes) { problems.push(form.getAttribute("data-too-large").replace("{name}", file.name)); }
     });
-    if (problems.length) {
+    if (!problems.length) { return false; }
+    setStatus(form, problems.join(" "));
+    if (input) { input.focus(); }
+    return true;
+  }
+  document.addEventListener("submit", function (event) {
+    var form = uploadForm(event.target);
+    if (form && refusedEarly(form)) {
       event.preventDefault();
       event.stopImmediatePropagation();
-      setStatus(form, problems.join(" "));
-      if (input) { input.focus(); }
     }
   }, true);
+  // Step 6: choosing files uploads them (the Upload button is for pages without JavaScript).
+  // Files refused here are taken out of the chooser, said why, so Next never sends them.
+  function hideUploadButtons(root) {
+    if (!root || !root.querySelectorAll) { return; }
+    root.querySelectorAll(".upload-form[data-upload-on-choose] #upload-button").forEach(function (button) {
+      button.hidden = true;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { hideUploadButtons(document); });
+  document.addEventListener("htmx:load", function (event) { hideUploadButtons(event.target.parentNode || event.target); });
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    var form = uploadForm(input);
+    if (!form || !form.hasAttribute("data-upload-on-choose") || input.type !== "file" || !input.files.length) { return; }
+    if (refusedEarly(form)) {
+      input.value = "";
+      return;
+    }
+    setStatus(form, "");
+    var button = form.querySelector("#upload-button");
+    if (button) { htmx.trigger(button, "click"); }
+  });
   document.addEventListener("htmx:xhr:progress", function (event) {
     var form = uploadForm(event.target);
     if (!form || !event.detail.lengthComputable) { return; }
     var bar = form.querySelector(".upload-progress");
     bar.hidden = false;
     bar.value = Math.round(event.detail.loaded / event.detail.total * 100);
+  });
+  // While an upload is under way its chooser takes no other files (they would be lost when the
+  // answer replaces it); it is free again if the upload fails.
+  function chooser(event) {
+    var form = uploadForm(event.target);
+    return form && form.hasAttribute("data-upload-on-choose") ? form.querySelector("input[type=file]") : null;
+  }
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var input = chooser(event);
+    if (input) { input.disabled = true; }  // its files are already in the request
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var input = chooser(event);
+    if (input && !event.detail.successful) { input.disabled = false; }
   });
   function failed(event) {
     var form = uploadForm(event.target);

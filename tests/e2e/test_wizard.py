@@ -111,8 +111,8 @@ def fill_contacts(page, email: str = "nora@northwindtraders.com") -> None:
 
 
 def upload(page, path) -> None:
+    """Choose a file: choosing uploads it (issue 12, trap 1), with no Upload button to press."""
     page.get_by_label("Add files").set_input_files(path)
-    page.get_by_role("button", name="Upload").click()
     expect(page.locator("#files-region .file-list")).to_contain_text(path.name)
     expect_settled(page)
 
@@ -194,11 +194,9 @@ def test_file_a_claim_from_scratch_with_the_keyboard_alone(page, demo, tmp_path)
     files = page.get_by_label("Add files")
     tab_to(page, files)
     files.set_input_files(proof_file(tmp_path, "workshop-report.png"))  # what the file chooser would do
-    expect(files).to_be_focused()
-    tab_to(page, page.get_by_role("button", name="Upload"))
-    page.keyboard.press("Enter")
-    expect(page.locator("#files-region .file-list")).to_contain_text("workshop-report.png")
-    expect(page.get_by_role("button", name="Upload")).to_be_focused()  # not lost with the swapped region
+    expect(page.locator("#files-region .file-list")).to_contain_text("workshop-report.png")  # chosen is uploaded
+    expect(page.get_by_role("button", name="Upload")).to_be_hidden()  # nothing more to press
+    expect(files).to_be_focused()  # not lost with the swapped region
     tab_to(page, page.get_by_label("Description of the work"))
     page.keyboard.type("Deployment workshops and an adoption plan for Finance.")
     page.keyboard.press("Tab")
@@ -683,7 +681,6 @@ def test_axe_finds_no_violation_on_any_step_with_or_without_errors(page, demo, t
     errors_then(6, "Proof of execution", lambda: None)
     bad = proof_file(tmp_path, "setup.pdf", b"MZ\x90\x00" + b"\x00" * 200)
     page.get_by_label("Add files").set_input_files(bad)
-    page.get_by_role("button", name="Upload").click()
     expect(page.locator("#files-region .error-summary")).to_be_visible()
     assert_no_axe_violations(page)
     fill_proof(page, tmp_path)
@@ -729,7 +726,6 @@ def test_upload_refusals_show_in_the_files_region_without_a_reload(page, demo, t
 
     renamed = proof_file(tmp_path, "invoice.pdf", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00" + b"\x00" * 500)
     page.get_by_label("Add files").set_input_files(renamed)
-    page.get_by_role("button", name="Upload").click()
     refusal = region.locator(".error-summary")
     expect(refusal).to_contain_text("invoice.pdf: This file isn't a PDF, DOCX, XLSX, PNG, JPEG, MSG or EML file")
     expect(refusal).to_be_focused()
@@ -743,7 +739,6 @@ def test_upload_refusals_show_in_the_files_region_without_a_reload(page, demo, t
     sent = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
     page.get_by_label("Add files").set_input_files(big)
-    page.get_by_role("button", name="Upload").click()
     status = region.locator(".upload-status")
     expect(status).to_have_text("scan.pdf is larger than 10 MB.")
     expect(status).to_be_visible()
@@ -752,8 +747,9 @@ def test_upload_refusals_show_in_the_files_region_without_a_reload(page, demo, t
     expect(progress).to_be_hidden()
     assert not [url for url in sent if url.endswith("/files")], "the oversized file was sent to the server"
 
+    expect(page.get_by_label("Add files")).to_have_js_property("value", "")  # refused: out of the chooser, so Next won't send it
     upload(page, proof_file(tmp_path, "minutes.png"))
-    expect(page.get_by_role("button", name="Upload")).to_be_focused()
+    expect(page.get_by_label("Add files")).to_be_focused()
     page.get_by_role("button", name="Remove minutes.png").focus()
     page.keyboard.press("Enter")
     expect(region).to_contain_text("No file added yet.")
@@ -839,3 +835,209 @@ def test_a_subscription_id_left_from_business_applications_does_not_block_micros
     expect(page.get_by_label("Microsoft 365")).to_be_checked()
     expect(page.get_by_label("Subscription ID")).to_have_count(0)
     expect(page.locator(".error-summary")).to_have_count(0)
+
+
+# Traps: a chosen file dropped, Edit that doesn't come back, arbitration said too late -----
+
+NORTHWIND_FINANCE_EXPIRED = "6658520f-aac5-43e4-aa1b-9fd1703c818a"
+NORTHWIND_FINANCE_ACTIVE = "b29d1294-ecd2-4d18-b497-89c7ac715ecc"
+PDF = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def to_proof_step(page) -> str:
+    """A draft on Contoso's Dynamics 365 Sales, filled up to step 6; returns its number."""
+    number = new_draft(page)
+    fill_customer(page, CONTOSO, "contoso.com")
+    fill_product(page, "Business Applications (Dynamics 365)", "Dynamics 365 Sales")
+    fill_activity(page, "Presales")
+    fill_mpn(page)
+    fill_contacts(page, "nora@contoso.com")
+    return number
+
+
+def fill_description_and_date(page) -> None:
+    page.get_by_label("Description of the work").fill("Deployment workshops and adoption plan.")
+    page.get_by_label("Date of the customer's acknowledgement").fill((date.today() - timedelta(days=7)).isoformat())
+
+
+def review_row(page, label: str):
+    return page.locator(".check-answers .answer-row").filter(has=page.get_by_text(label, exact=True)).locator("dd").first
+
+
+def test_a_chosen_file_goes_with_the_claim_even_when_next_comes_at_once(page, demo, tmp_path):
+    login = demo.login("global_admin")
+    sign_in(page, login.email, login.password)
+    to_proof_step(page)
+
+    fill_description_and_date(page)
+    page.get_by_label("Add files").set_input_files(proof_file(tmp_path, "signed-acknowledgement.pdf", PDF))
+    press_next(page)  # no Upload pressed, no wait for the upload under way
+
+    expect_step(page, 7, "Review and submit")
+    expect(review_row(page, "Proof of execution files")).to_have_text("signed-acknowledgement.pdf")  # once, not twice
+
+
+def no_script_page(new_context, login):
+    """A page of its own with JavaScript off, signed in as ``login``, watched."""
+    page = new_context(java_script_enabled=False).new_page()
+    problems = watch(page)
+    sign_in(page, login.email, login.password)
+    return page, problems
+
+
+def test_without_javascript_next_and_upload_take_the_chosen_files(page, new_context, demo, tmp_path):
+    login = demo.login("global_admin")
+    sign_in(page, login.email, login.password)
+    number = to_proof_step(page)
+    plain, problems = no_script_page(new_context, login)
+    proof_url = f"/claims/{int(number.removeprefix('CPOR-'))}/wizard/proof"
+    plain.goto(proof_url)
+
+    upload_button = plain.get_by_role("button", name="Upload")
+    expect(upload_button).to_be_visible()  # without JavaScript, choosing doesn't upload
+    plain.get_by_label("Description of the work").fill("Typed before Upload.")
+    plain.get_by_label("Add files").set_input_files(proof_file(tmp_path, "invoice.pdf", b"MZ\x90\x00" + b"\x00" * 200))
+    press_next(plain)
+    expect(plain.locator(".error-summary")).to_contain_text("invoice.pdf was not added: This file isn't a PDF")
+    expect(plain.locator("#files-error")).to_contain_text("invoice.pdf was not added")
+    expect(plain.get_by_label("Description of the work")).to_have_value("Typed before Upload.")
+
+    plain.get_by_label("Add files").set_input_files(proof_file(tmp_path, "minutes.png"))
+    with plain.expect_navigation():
+        upload_button.click()
+    expect(plain.locator("#files-region .file-list")).to_contain_text("minutes.png")
+    expect(plain.get_by_role("status").filter(has_text="1 file added.")).to_be_visible()
+    expect(plain.get_by_label("Description of the work")).to_have_value("Typed before Upload.")
+
+    fill_description_and_date(plain)
+    plain.get_by_label("Add files").set_input_files(proof_file(tmp_path, "signed-acknowledgement.pdf", PDF))
+    press_next(plain)
+    expect_step(plain, 7, "Review and submit")
+    expect(review_row(plain, "Proof of execution files")).to_have_text("minutes.png, signed-acknowledgement.pdf")
+
+    with plain.expect_navigation():
+        plain.get_by_role("link", name="Edit Customer").first.click()
+    expect(plain.locator("#customer-resolved")).to_have_text("Customer: Contoso Ltd")  # on the full page too
+    plain.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_edit_from_review_comes_back_to_review_or_to_what_the_change_broke(page, demo, tmp_path):
+    login = demo.login("global_admin")
+    sign_in(page, login.email, login.password)
+    to_proof_step(page)
+    upload(page, proof_file(tmp_path))
+    fill_description_and_date(page)
+    press_next(page)
+    expect_step(page, 7, "Review and submit")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Edit MPN ID").click()
+    expect_step(page, 4, "MPN ID")
+    page.get_by_label("1234568").check()
+    press_next(page)
+    expect_step(page, 7, "Review and submit")  # not step 5
+    expect(review_row(page, "MPN ID")).to_contain_text("1234568")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Edit Tenant ID").click()
+    expect_step(page, 1, "Customer")
+    retype(page, page.get_by_label("Tenant ID"), NORTHWIND)
+    retype(page, page.get_by_label("Domain"), "northwindtraders.com")
+    press_next(page)
+    # Northwind's Dynamics 365 Sales subscription is suspended: step 2 no longer holds.
+    expect_step(page, 2, "Product or subscription")
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator("#product-error")).to_contain_text("isn't active or in grace")
+    page.get_by_label("Product or workload").select_option(label="Dynamics 365 Finance")
+    expect_settled(page)
+    press_next(page)
+    # Nora's address is at Contoso, not at Northwind: the contacts step no longer holds.
+    expect_step(page, 5, "Contacts")
+    expect(page.locator("#customer_email-error")).to_contain_text("must be at one of the customer's domains")
+    retype(page, page.get_by_label("Customer contact email"), "nora@northwindtraders.com")
+    expect_settled(page)
+    press_next(page)
+    expect_step(page, 7, "Review and submit")
+    expect(review_row(page, "Customer")).to_have_text("Northwind Traders")
+    expect(review_row(page, "Product or workload")).to_have_text("Dynamics 365 Finance")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name="Edit Partner contact").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Back").click()
+    expect_step(page, 7, "Review and submit")
+
+
+def test_arbitration_is_announced_at_step_2_without_naming_the_other_partner(page, make_login):
+    login = make_login()  # an organization of its own; Proseware holds an approved claim on Contoso's Sales
+    sign_in(page, login.email, login.password)
+    new_draft(page)
+    fill_customer(page, CONTOSO, "contoso.com")
+    mark_page(page)
+
+    notice = page.locator("#product-resolved")
+    expect(notice).to_have_attribute("role", "status")
+    page.get_by_label("Business Applications (Dynamics 365)").check()
+    page.get_by_label("Product or workload").select_option(label="Dynamics 365 Sales")
+    expect(notice).to_contain_text("Another partner is associated with this product: your claim will go to arbitration.")
+    expect(notice).to_contain_text("Channel Volume Licensing")
+    expect_same_page(page)
+    assert "Proseware" not in page.content()
+    assert_no_axe_violations(page)
+
+    page.get_by_label("Product or workload").select_option(label="Dynamics 365 Customer Service")  # CSP: not claimable
+    expect(notice).not_to_contain_text("arbitration")
+
+    page.get_by_label("Product or workload").select_option(label="Dynamics 365 Sales")
+    expect_settled(page)
+    press_next(page)
+    expect_step(page, 3, "Activity")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Back").click()
+    expect(page.locator("#product-resolved")).to_contain_text("your claim will go to arbitration")  # on the full page too
+    assert "Proseware" not in page.content()
+
+
+def test_what_the_ids_resolved_to_is_said_beside_them_in_english_and_french(page, make_login):
+    for locale, customer, newer, details in (
+        ("en", "Customer: Northwind Traders", "newer subscription for Dynamics 365 Finance",
+         ("Product Dynamics 365 Finance", "Channel Volume Licensing", "Status Active", re.compile(r"End date\s+(31 May|May 31,) 2027"))),
+        ("fr", "Client : Northwind Traders", "abonnement plus récent pour Dynamics 365 Finance",
+         ("Produit Dynamics 365 Finance", "Canal Licence en volume", "Statut Actif", "Date de fin 31 mai 2027")),
+    ):
+        login = make_login(locale=locale)
+        sign_in(page, login.email, login.password)
+        page.goto("/")
+        with page.expect_navigation():
+            page.locator("button", has_text=re.compile("New claim|Nouvelle")).first.click()
+        mark_page(page)
+        resolved = page.locator("#customer-resolved")
+        expect(page.locator("#tenant_id")).to_have_attribute("aria-describedby", re.compile(r"\bcustomer-resolved\b"))
+        retype(page, page.locator("#tenant_id"), NORTHWIND)
+        retype(page, page.locator("#domain"), "contoso.com")  # not Northwind's
+        expect(page.locator("#domain-error")).not_to_have_text("")
+        expect(resolved).to_have_text("")
+        retype(page, page.locator("#domain"), "northwindtraders.com")
+        expect(resolved).to_have_text(customer)
+        assert_no_axe_violations(page)
+        with page.expect_navigation():
+            page.locator("#step-form button[value=next]").click()
+
+        mark_page(page)
+        page.locator("#solution_area-0").check()
+        subscription = page.locator("#subscription_id")
+        expect(subscription).to_be_visible()
+        retype(page, subscription, NORTHWIND_FINANCE_EXPIRED)
+        expect(page.locator("#subscription_id-error")).to_contain_text(newer)
+        expect(page.locator("#subscription_id-error")).to_contain_text(NORTHWIND_FINANCE_ACTIVE)
+        expect(page.locator("#product-resolved")).to_have_text("")
+        retype(page, subscription, NORTHWIND_FINANCE_ACTIVE)
+        region = page.locator("#product-resolved")
+        expect(region).to_contain_text(NORTHWIND_FINANCE_ACTIVE)
+        for detail in details:
+            expect(region).to_contain_text(detail)
+        expect(subscription).to_have_attribute("aria-describedby", re.compile(r"\bproduct-resolved\b"))
+        expect_same_page(page)
+        assert_no_axe_violations(page)
+        page.context.clear_cookies()

@@ -13,7 +13,7 @@ from portal.claims.errors import ClaimChanged, ClaimError
 from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, ResubmitForm
 from portal.claims.loader import ClaimNotFound, claim_or_404, glance
 from portal.claims.views.blueprint import bp
-from portal.claims.views.wizard import upload_limits
+from portal.claims.views.files import upload_limits
 from portal.claims.wizard import drafts
 from portal.claims.wizard.edit import Editor
 from portal.extensions import db

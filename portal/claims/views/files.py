@@ -2,7 +2,7 @@
 (``files.storage``), so nothing here cleans up after a failure."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, send_file, url_for
+from flask import current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -14,8 +14,19 @@ from portal.claims.files import kinds, service, storage
 from portal.claims.forms import UploadForm
 from portal.claims.loader import claim_or_404
 from portal.claims.views.blueprint import bp
-from portal.claims.views.wizard import upload_limits
 from portal.extensions import db
+
+
+def upload_limits() -> dict:
+    return {"max_files": current_app.config["UPLOAD_MAX_FILES"], "max_bytes": current_app.config["UPLOAD_MAX_BYTES"]}
+
+
+def flash_outcome(outcome: service.UploadOutcome) -> None:
+    """What a plain (not htmx) upload did, said on the page it goes back to."""
+    for name, reason in outcome.refused:
+        flash(_("%(name)s was not added: %(reason)s", name=name, reason=reason), "error")
+    if outcome.added:
+        flash(ngettext("%(num)d file added.", "%(num)d files added.", len(outcome.added)), "success")
 
 
 def _files_page(claim):
@@ -47,10 +58,7 @@ def upload(claim_id):
     claim = claim_or_404(claim_id)
     if hx.wants_fragment():
         return _files_fragment(claim, outcome.refused, outcome.added)
-    for name, reason in outcome.refused:
-        flash(_("%(name)s was not added: %(reason)s", name=name, reason=reason), "error")
-    if outcome.added:
-        flash(ngettext("%(num)d file added.", "%(num)d files added.", len(outcome.added)), "success")
+    flash_outcome(outcome)
     return redirect(_files_page(claim))
 
 

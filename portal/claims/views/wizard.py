@@ -8,11 +8,14 @@ from flask_login import current_user
 from portal import hx
 from portal.accounts.permissions import Permission, permission_required
 from portal.claims.errors import ClaimError, DuplicateClaim, StepInvalid
+from portal.claims.files import service as files_service
+from portal.claims.forms import UploadForm
 from portal.claims.loader import ClaimNotFound
-from portal.claims.rules import activity_choices, competing_claim_exists
+from portal.claims.rules import activity_choices
 from portal.claims.views.blueprint import bp
+from portal.claims.views.files import flash_outcome, upload_limits
 from portal.claims.wizard import drafts
-from portal.claims.wizard.flow import STEPS, TITLES, Wizard, next_step, previous_step, step_number
+from portal.claims.wizard.flow import RETURN_TO, STEPS, TITLES, Wizard, previous_step, step_number
 from portal.extensions import db
 
 POE_TEMPLATE = "proof-of-execution-template.docx"
@@ -28,8 +31,11 @@ def _draft_or_404(claim_id, step=None):
         return None
 
 
-def upload_limits() -> dict:
-    return {"max_files": current_app.config["UPLOAD_MAX_FILES"], "max_bytes": current_app.config["UPLOAD_MAX_BYTES"]}
+def _step_url(claim, step, returning=False, **args):
+    """A step's page; ``returning``: it was opened from the review page's Edit, and goes back to it."""
+    if returning and step != RETURN_TO:
+        args["return_to"] = RETURN_TO
+    return url_for("claims.step", claim_id=claim.id, step=step, **args)
 
 
 @bp.post("/new")
@@ -44,10 +50,8 @@ def new():
     return redirect(url_for("claims.step", claim_id=claim.id, step=STEPS[0]))
 
 
-def _render_step(claim, wizard, step, result=None, status=200):
+def _render_step(claim, wizard, step, result=None, status=200, returning=False):
     answers = wizard.answers
-    competing = (step == "review" and answers.tenant is not None and answers.product is not None
-                 and competing_claim_exists(claim.organization_id, answers.tenant.tenant_id, answers.product.id))
     context = {
         "claim": claim,
         "step": step,
@@ -58,7 +62,8 @@ def _render_step(claim, wizard, step, result=None, status=200):
         "wizard": wizard,
         "answers": answers,
         "activity_choices": activity_choices(answers.solution_area),
-        "competing": competing,
+        "returning": returning,
+        **wizard.resolution(step),
         **upload_limits(),
     }
     return render_template("claims/wizard.html", **context), status
@@ -71,33 +76,58 @@ def step(claim_id, step):
     if claim is None:
         return redirect(url_for("claims.show", claim_id=claim_id))
     wizard = Wizard(claim, current_user)
+    values = request.form if request.method == "POST" else request.args
+    returning = values.get("return_to") == RETURN_TO and step != RETURN_TO
     if request.method == "POST":
         if step != "review" and not wizard.save(step, request.form):
             db.session.rollback()
             flash(_("What you typed is longer than this step's fields take, so it was not kept. "
                     "Shorten it and try again."), "error")
-            return redirect(url_for("claims.step", claim_id=claim.id, step=step))
-        if request.form.get("action") == "back":
+            return redirect(_step_url(claim, step, returning))
+        action = request.form.get("action")
+        if step == "proof":
+            # Files chosen on the step go with whichever button sent it (a plain form: no
+            # separate upload first), through the same checks and limits as an upload.
+            outcome = _take_chosen_files(claim)
+            if action == "upload" and not (outcome.added or outcome.refused):
+                flash(_("Choose at least one file to upload."), "error")
+            if action in ("upload", "back"):
+                flash_outcome(outcome)
+            wizard.answers.refused_files = outcome.refused
+            if action == "upload":
+                db.session.commit()
+                return redirect(_step_url(claim, step, returning))
+        if action == "back":
             db.session.commit()
-            return redirect(url_for("claims.step", claim_id=claim.id, step=previous_step(step) or step))
+            back = RETURN_TO if returning else previous_step(step) or step
+            return redirect(_step_url(claim, back, returning))
     blocking = wizard.run(step)
     if blocking is not None and blocking != step:
         db.session.commit()
         if request.method == "POST":
             flash(_("An earlier step needs attention first."), "error")
         show = {"show_errors": 1} if wizard.stored(blocking) is not None else {}
-        return redirect(url_for("claims.step", claim_id=claim.id, step=blocking, **show))
+        return redirect(_step_url(claim, blocking, returning, **show))
     if request.method == "GET":
-        return _render_step(claim, wizard, step, wizard.messages_to_show(step, bool(request.args.get("show_errors"))))
+        return _render_step(claim, wizard, step, wizard.messages_to_show(step, bool(request.args.get("show_errors"))),
+                            returning=returning)
     if step == "review":
         return _submit(claim, wizard)
     result = wizard.validate(step, request.form, interactive=True)
     if not result.valid:
         db.session.commit()  # keep what was typed
-        return _render_step(claim, wizard, step, result, status=422)
+        return _render_step(claim, wizard, step, result, status=422, returning=returning)
+    going, show_errors = wizard.after(step, returning)
     wizard.apply_to_claim()
     db.session.commit()
-    return redirect(url_for("claims.step", claim_id=claim.id, step=next_step(step)))
+    return redirect(_step_url(claim, going, returning, **({"show_errors": 1} if show_errors else {})))
+
+
+def _take_chosen_files(claim) -> files_service.UploadOutcome:
+    uploads = UploadForm().uploads()
+    if not uploads:
+        return files_service.UploadOutcome([], [])
+    return files_service.add_files(current_user, claim.id, uploads)
 
 
 def _submit(claim, wizard):
@@ -154,6 +184,7 @@ def check(claim_id, step):
         answers=wizard.answers,
         wizard=wizard,
         activity_choices=activity_choices(wizard.answers.solution_area),
+        **wizard.resolution(step),
     )
     db.session.commit()
     return page

@@ -16,10 +16,17 @@ from werkzeug.datastructures import MultiDict
 from wtforms.fields.core import UnboundField
 
 from portal.claims.models import Claim
-from portal.claims.rules import mpn_warning
+from portal.claims.rules import competing_claim_exists, mpn_warning
 from portal.claims.wizard import forms
 
 STEPS: tuple[str, ...] = ("customer", "product", "activity", "mpn", "contacts", "proof", "review")
+
+#: Steps whose answers resolve to something of the directory the page names once they check
+#: out: the customer (its name), the product (its subscription, and a competing claim).
+RESOLVING_STEPS = frozenset({"customer", "product"})
+
+#: Where a step edited from the review page returns (GOV.UK's "check answers" pattern).
+RETURN_TO = "review"
 
 TITLES = {
     "customer": _l("Customer"),
@@ -219,6 +226,37 @@ class Wizard:
             claim.solution_seller = a.solution_seller
             claim.isv_product = a.isv_product
         apply_editable(claim, a)
+
+    def competing(self) -> bool:
+        """Another organization holds an approved or open claim on the customer and product the
+        answers established: the claim will go to arbitration (the other is never named)."""
+        a = self.answers
+        return (a.tenant is not None and a.product is not None
+                and competing_claim_exists(self.claim.organization_id, a.tenant.tenant_id, a.product.id))
+
+    def resolution(self, step: str) -> dict:
+        """What a step's page says its answers resolved to, once the step checks out: the
+        ``resolved`` flag (the customer's name, the subscription's details from ``answers``) and
+        whether the claim will go to arbitration (``competing``). A step not checked yet in this
+        request is checked from its stored input."""
+        if step == "review":
+            return {"resolved": False, "competing": self.competing()}
+        if step not in RESOLVING_STEPS:
+            return {"resolved": False, "competing": False}
+        result = self.results.get(step)
+        if result is None and self.stored(step) is not None:
+            result = self.validate(step)
+        valid = result is not None and result.valid
+        return {"resolved": valid, "competing": valid and step == "product" and self.competing()}
+
+    def after(self, step: str, returning: bool) -> tuple[str, bool]:
+        """Where a valid step's Next goes, and whether that page shows its messages: the next
+        step; or, for a step edited from the review page (``returning``), back to review unless
+        the change made a later step invalid, then to that step with its messages."""
+        if not returning:
+            return next_step(step), False
+        failing = self.run()
+        return (failing, True) if failing is not None else (RETURN_TO, False)
 
     def mpn_warning(self) -> bool:
         return mpn_warning(self.answers.mpn, self.answers.activity)

@@ -45,6 +45,9 @@ class Answers:
     description: str | None = None
     acknowledged_on: date | None = None
     count_lookups: bool = False
+    #: Files chosen with the step's own Next (without the separate upload) and refused:
+    #: (name, reason) each, so the step says why instead of moving on without them.
+    refused_files: list = field(default_factory=list)
 
     @cached_property
     def mpns(self) -> list:
@@ -281,7 +284,9 @@ class ProofForm(StepForm):
     )
 
     def check(self, answers):
-        if answers.file_count < 1:
+        for name, reason in answers.refused_files:
+            _add(self.files, FieldError(_l("%(name)s was not added: %(reason)s", name=name, reason=reason), code="file_refused"))
+        if answers.file_count < 1 and not answers.refused_files:
             _add(self.files, FieldError(_l("Add at least one proof of execution file."), code="files_required"))
         if self.acknowledged_on.data and not self.acknowledged_on.errors:
             _add(self.acknowledged_on, rules.check_acknowledgement_date(self.acknowledged_on.data, answers.today))

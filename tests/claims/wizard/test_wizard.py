@@ -702,7 +702,7 @@ def test_review_shows_every_answer_with_an_edit_link(gina):
                   "proof.pdf", "Workshops and a pilot"):
         assert shown in page, shown
     for step in STEPS[:-1]:
-        assert f'href="/claims/{claim_id}/wizard/{step}">Edit' in page
+        assert f'href="/claims/{claim_id}/wizard/{step}?return_to=review">Edit' in page  # and back to review
 
 
 # --- French ---------------------------------------------------------------------------------
