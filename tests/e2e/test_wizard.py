@@ -1002,7 +1002,7 @@ def test_arbitration_is_announced_at_step_2_without_naming_the_other_partner(pag
 def test_what_the_ids_resolved_to_is_said_beside_them_in_english_and_french(page, make_login):
     for locale, customer, newer, details in (
         ("en", "Customer: Northwind Traders", "newer subscription for Dynamics 365 Finance",
-         ("Product Dynamics 365 Finance", "Channel Volume Licensing", "Status Active", re.compile(r"End date\s+(31 May|May 31,) 2027"))),
+         ("Product Dynamics 365 Finance", "Channel Volume Licensing", "Status Active", re.compile(r"End date\s+May 31, 2027"))),
         ("fr", "Client : Northwind Traders", "abonnement plus récent pour Dynamics 365 Finance",
          ("Produit Dynamics 365 Finance", "Canal Licence en volume", "Statut Actif", "Date de fin 31 mai 2027")),
     ):

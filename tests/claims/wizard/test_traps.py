@@ -243,7 +243,7 @@ def test_a_subscription_id_shows_its_product_channel_status_and_end_date(gina):
     assert "Product Dynamics 365 Sales" in words
     assert "Channel Web-Direct" in words
     assert "Status Active" in words
-    assert "End date 30 June 2027" in words or "End date June 30, 2027" in words
+    assert "End date Jun 30, 2027" in words
 
     gina.walk(claim_id, steps, upto="activity")
     page = gina.client.get(f"/claims/{claim_id}/wizard/product")
@@ -261,7 +261,7 @@ def test_the_subscription_shows_in_french(walker_for):
 
     assert "Canal Licence en volume" in words
     assert "Statut Actif" in words
-    assert "1 janvier 2027" in words
+    assert "1 janv. 2027" in words
     assert "arbitrage" in words
     assert "Proseware" not in words
 
