@@ -66,6 +66,10 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     organization: Mapped[Organization | None] = relationship()
 
+    def record(self) -> User:
+        """The ORM row of this user: itself (``SignedInUser.record`` loads it)."""
+        return self
+
     def end_sessions(self) -> None:
         """End every session of this user, in the same transaction as the change that asks for it
         (one atomic increment, so two at once both count)."""

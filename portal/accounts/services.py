@@ -37,7 +37,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_sessions(user: User) -> None:
     """End every session of ``user`` (``User.session_version``); flushed, committed by the caller."""
-    user.end_sessions()
+    user.record().end_sessions()
     db.session.flush()
 
 
@@ -88,8 +88,9 @@ def _lock_as(actor: User) -> None:
     """Take the organization's lock, then check the actor again as it is now: an admin
     demoted by another request a moment ago can no longer act."""
     lock_organization(actor.organization_id)
-    db.session.refresh(actor)
-    require(actor, Permission.MANAGE_USERS)
+    record = actor.record()
+    db.session.refresh(record)
+    require(record, Permission.MANAGE_USERS)
 
 
 def _active_global_admins(organization_id: int) -> int:
@@ -198,7 +199,7 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 
 
 def set_locale(user: User, locale: str) -> None:
-    user.locale = locale
+    user.record().locale = locale
     db.session.flush()
 
 
