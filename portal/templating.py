@@ -11,6 +11,7 @@ from flask_login import current_user
 from portal.accounts.forms import role_label
 from portal.accounts.permissions import Permission, has_association_access, has_permission
 from portal.claims.comments import linkify
+from portal.fragments import comment_html, history_entry_html, review_history_row_html
 from portal.notifications.services import unread_count
 from portal.claims.labels import (
     activity_label,
@@ -56,6 +57,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["linkify"] = linkify
     app.jinja_env.globals.update(
         nav_items=nav_items,
+        comment_html=comment_html,
+        history_entry_html=history_entry_html,
+        review_history_row_html=review_history_row_html,
         role_label=role_label,
         Permission=Permission,
         status_label=status_label,
