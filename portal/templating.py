@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from flask import Flask, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.forms import role_label

@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from portal.accounts.models import User
 from portal.accounts.permissions import Role
@@ -131,10 +131,14 @@ def init_app(app) -> None:
 # Reading ----------------------------------------------------------------------------------
 
 
+_notifications = Notification.__table__
+#: Every page's badge: built once, on the table (Core), served by ix_notifications_user_read_id.
+_UNREAD = (select(func.count()).select_from(_notifications)
+           .where(_notifications.c.user_id == bindparam("user_id"), _notifications.c.read_at.is_(None)))
+
+
 def unread_count(user) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    )
+    return db.session.connection().execute(_UNREAD, {"user_id": user.id}).scalar()
 
 
 def recent(user, limit: int = 50) -> list[Notification]:
