@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 
 from portal import hx
 from portal.accounts.models import AccountKind, Organization, User
-from portal.extensions import db, login_manager
+from portal.extensions import db, login_manager, run_core
 from portal.operations import database_is_down
 
 DEFAULT_HASH_METHOD = "scrypt"
@@ -128,7 +128,7 @@ def init_login(app: Flask) -> None:
             number = int(user_id)
         except (TypeError, ValueError):
             return None
-        row = db.session.connection().execute(_SIGNED_IN, {"user_id": number}).first()
+        row = run_core(_SIGNED_IN, {"user_id": number}).first()
         if row is None:
             return None
         user = SignedInUser(row)

@@ -15,7 +15,7 @@ from portal.claims import lifecycle, locks
 from portal.claims.base import ClaimStatus
 from portal.claims.errors import ClaimChanged
 from portal.claims.models import Claim, Comment
-from portal.extensions import db
+from portal.extensions import db, run_core
 
 
 class ClaimNotFound(LookupError):
@@ -63,7 +63,7 @@ _GLANCE = select(
 def glance(user, claim_id: int):
     """What a poll needs to know, in one indexed query: the claim's status and deadline, who may
     see it, and its last comment's id (``last_comment_id``, 0 without one)."""
-    row = db.session.connection().execute(_GLANCE, {"claim_id": claim_id}).first()
+    row = run_core(_GLANCE, {"claim_id": claim_id}).first()
     if row is None or not may_see(user, row):
         raise ClaimNotFound(claim_id)
     return row

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from portal.directory.models import Product, Subscription, Tenant, TenantDomain
-from portal.extensions import db
+from portal.extensions import db, run_core
 
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
@@ -57,7 +57,7 @@ class SqlDirectory:
         key = normalize_guid(tenant_id)
         if not key:
             return False
-        owner = db.session.connection().execute(_DOMAIN_OWNER, {"domain": normalize_domain(domain)}).scalar()
+        owner = run_core(_DOMAIN_OWNER, {"domain": normalize_domain(domain)}).scalar()
         return owner == key
 
     def product(self, product_id):

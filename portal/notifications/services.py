@@ -16,7 +16,7 @@ from portal.accounts.models import User
 from portal.accounts.permissions import Role
 from portal.claims import signals
 from portal.claims.labels import claim_number, status_label
-from portal.extensions import db
+from portal.extensions import db, run_core
 from portal.notifications import tasks
 from portal.notifications.models import Notification, OutgoingEmail
 from portal.timeutil import utcnow
@@ -138,7 +138,7 @@ _UNREAD = (select(func.count()).select_from(_notifications)
 
 
 def unread_count(user) -> int:
-    return db.session.connection().execute(_UNREAD, {"user_id": user.id}).scalar()
+    return run_core(_UNREAD, {"user_id": user.id}).scalar()
 
 
 def recent(user, limit: int = 50) -> list[Notification]:
