@@ -4,14 +4,14 @@ from __future__ import annotations
 import functools
 
 from flask import Flask, current_app, has_app_context, redirect, request, session, url_for
-from flask_login import UserMixin, login_user
+from flask_login import login_user
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from sqlalchemy import bindparam, select
 
 from portal import hx
-from portal.accounts.models import AccountKind, Organization, User
+from portal.accounts.models import Organization, Person, User
 from portal.extensions import db, login_manager, run_core
 from portal.operations import database_is_down
 
@@ -64,7 +64,7 @@ class SignedInOrganization:
         self.id, self.slug, self.name = id, slug, name
 
 
-class SignedInUser(UserMixin):
+class SignedInUser(Person):
     """The signed-in user, read from one Core row per request (``load_user``): the columns the
     permission map, the views and the templates read, without an ORM instance (loading one,
     with its organization, cost three times the statement). Read-only: a service that changes
@@ -83,18 +83,6 @@ class SignedInUser(UserMixin):
     def record(self) -> User:
         """The ORM row of this user, for a change to the user itself."""
         return db.session.get(User, self.id)
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
-        return self.active
-
-    @property
-    def is_reviewer(self) -> bool:
-        return self.kind == AccountKind.REVIEWER
-
-    @property
-    def is_partner(self) -> bool:
-        return self.kind == AccountKind.PARTNER
 
     def __repr__(self) -> str:
         return f"<SignedInUser {self.id}>"
