@@ -46,3 +46,14 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def run_core(statement, parameters: dict | None = None):
+    """A Core statement built once (on the tables, with bind parameters) run on the session's
+    connection and transaction: none of the ORM's per-call compiling and row processing, which
+    cost two to three times the statement on the pages read most. Pending changes are flushed
+    first, as ``db.session.execute`` would (unless autoflush is off)."""
+    session = db.session
+    if session.autoflush:
+        session.flush()
+    return session.connection().execute(statement, parameters or {})

@@ -3,15 +3,17 @@ else the browser's Accept-Language. The language picked on this browser is kept 
 cookie, so signing in, signing out or an ended session doesn't lose it. And the translations templates use, looked up once per
 request and locale: Flask-Babel looks them up again on every call (7.5 µs a string, a few
 milliseconds for a page of labels)."""
+from datetime import date, datetime
 from functools import lru_cache
 
-from datetime import date, datetime
-
+from babel import support
 from babel.dates import get_date_format, get_datetime_format, get_time_format
 from babel.units import format_unit
 from flask import Flask, current_app, g, request
 from flask_babel import format_date, format_datetime, get_locale, get_timezone, get_translations
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from wtforms.i18n import messages_path
 
 #: The cookie holding the language picked on this browser (a year: it outlives sessions).
 LOCALE_COOKIE = "cpor_locale"
@@ -61,6 +63,8 @@ def translations():
     """The current locale's translations, remembered for the request with the locale they are
     for: ``force_locale`` (an email in its recipient's language) sets another locale object, so
     it gets its own."""
+    if not g:  # outside an application context: Flask-Babel's answer (the strings untranslated)
+        return get_translations()
     locale = get_locale()
     cached = g.get("cpor_translations")
     if cached is not None and cached[0] is locale:
@@ -68,6 +72,18 @@ def translations():
     found = get_translations()
     g.cpor_translations = (locale, found)
     return found
+
+
+def gettext(string: str, **variables) -> str:
+    """Flask-Babel's ``gettext`` (the same catalog, the same %-formatting) on the translations
+    remembered for the request: for code that translates many strings a page (labels)."""
+    translated = translations().ugettext(string)
+    return translated % variables if variables else translated
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """Flask-Babel's ``lazy_gettext``, translated by ``gettext`` above when used."""
+    return LazyString(gettext, string, **variables)
 
 
 #: The portal's one date style and one date-and-time style, everywhere a person reads a date
@@ -90,11 +106,11 @@ def _datetime_pattern(locale: str) -> str:
 
 
 @lru_cache(maxsize=16384)
-def _formatted(value, with_time: bool, locale: str, timezone: str) -> str:
+def _formatted(value, with_time: bool, locale_and_zone: str) -> str:
     """Flask-Babel's rendering of ``value``, which depends on nothing but these arguments (the
     locale and time zone are the current ones: part of the key, never read from the cache)."""
     if with_time:
-        return format_datetime(value, _datetime_pattern(locale))
+        return format_datetime(value, _datetime_pattern(locale_and_zone.partition("|")[0]))
     return format_date(value, DATE_STYLE)
 
 
@@ -104,7 +120,7 @@ def format_day(value: date | datetime | None) -> str:
     page shows fifty that never change (comments, history)."""
     if value is None:
         return ""
-    return _formatted(value, False, str(get_locale()), str(get_timezone()))
+    return _formatted(value, False, locale_key())
 
 
 def format_moment(value: datetime | None) -> str:
@@ -112,7 +128,44 @@ def format_moment(value: datetime | None) -> str:
     remembered like ``format_day``."""
     if value is None:
         return ""
-    return _formatted(value, True, str(get_locale()), str(get_timezone()))
+    return _formatted(value, True, locale_key())
+
+
+def locale_key() -> str:
+    """The current locale and time zone as one string ("fr|Europe/Paris"), for cache keys:
+    worked out once per request and locale (``force_locale`` sets another locale object)."""
+    locale = get_locale()
+    cached = g.get("cpor_locale_key")
+    if cached is not None and cached[0] is locale:
+        return cached[1]
+    key = f"{locale}|{get_timezone()}"
+    g.cpor_locale_key = (locale, key)
+    return key
+
+
+@lru_cache(maxsize=None)
+def _wtforms_catalog(locale: str):
+    """WTForms' own messages ("Not a valid date value.") for ``locale``, read from disk once a
+    process (Flask-WTF reads them again on every request that renders or validates a form)."""
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """What Flask-WTF looks for as ``request.wtforms_translations``: WTForms' messages in the
+    locale current when one is needed (resolved then, not when the request starts)."""
+
+    def ugettext(self, string):
+        return _wtforms_catalog(str(get_locale())).ugettext(string)
+
+    def ungettext(self, singular, plural, n):
+        return _wtforms_catalog(str(get_locale())).ungettext(singular, plural, n)
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
+
+
+def _share_wtforms_messages() -> None:
+    request.wtforms_translations = _WTFORMS_MESSAGES
 
 
 def init_app(app: Flask) -> None:
@@ -129,4 +182,5 @@ def init_app(app: Flask) -> None:
     # passed to them is an error), so every page shows the one style.
     app.jinja_env.filters["dateformat"] = format_day
     app.jinja_env.filters["datetimeformat"] = format_moment
+    app.before_request(_share_wtforms_messages)
     app.jinja_env.filters["filesize"] = filesize

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, request, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from portal.accounts.forms import role_label
 from portal.accounts.permissions import Permission, has_association_access, has_permission
 from portal.claims.comments import linkify
+from portal.fragments import comment_html, history_entry_html, review_history_row_html
 from portal.notifications.services import unread_count
 from portal.claims.labels import (
     activity_label,
@@ -53,11 +54,32 @@ def nav_items() -> list[NavItem]:
     return items
 
 
+#: A claim ID no real claim has, put in a URL to find where the ID goes.
+_PLACEHOLDER = 987_654_321_012
+
+
+def claim_url(endpoint: str, claim_id: int) -> str:
+    """``url_for(endpoint, claim_id=claim_id)`` for the rows of a list: the URL is built once per
+    request and endpoint, and each row's ID put in its place (``url_for`` costs 30 to 40 µs,
+    a list page has 25 to 50 of them)."""
+    built = g.setdefault("cpor_claim_urls", {})
+    parts = built.get(endpoint)
+    if parts is None:
+        parts = built[endpoint] = url_for(endpoint, claim_id=_PLACEHOLDER).split(str(_PLACEHOLDER))
+    if len(parts) != 2:
+        return url_for(endpoint, claim_id=claim_id)
+    return f"{parts[0]}{int(claim_id)}{parts[1]}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["linkify"] = linkify
     app.jinja_env.globals.update(
         nav_items=nav_items,
+        claim_url=claim_url,
+        comment_html=comment_html,
+        history_entry_html=history_entry_html,
+        review_history_row_html=review_history_row_html,
         role_label=role_label,
         Permission=Permission,
         status_label=status_label,

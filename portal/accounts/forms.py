@@ -1,4 +1,4 @@
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, ValidationError

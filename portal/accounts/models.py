@@ -48,7 +48,25 @@ class MpnEvent(db.Model):
     user: Mapped[User | None] = relationship()
 
 
-class User(UserMixin, db.Model):
+class Person(UserMixin):
+    """What Flask-Login and the permission map ask of a person, from ``active`` and ``kind``:
+    the same for the ORM row (``User``) and the signed-in user read per request
+    (``portal.accounts.auth.SignedInUser``)."""
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
+        return self.active
+
+    @property
+    def is_reviewer(self) -> bool:
+        return self.kind == AccountKind.REVIEWER
+
+    @property
+    def is_partner(self) -> bool:
+        return self.kind == AccountKind.PARTNER
+
+
+class User(Person, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -66,19 +84,11 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     organization: Mapped[Organization | None] = relationship()
 
+    def record(self) -> User:
+        """The ORM row of this user: itself (``SignedInUser.record`` loads it)."""
+        return self
+
     def end_sessions(self) -> None:
         """End every session of this user, in the same transaction as the change that asks for it
         (one atomic increment, so two at once both count)."""
         self.session_version = User.session_version + 1
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login refuses sessions of deactivated users
-        return self.active
-
-    @property
-    def is_reviewer(self) -> bool:
-        return self.kind == AccountKind.REVIEWER
-
-    @property
-    def is_partner(self) -> bool:
-        return self.kind == AccountKind.PARTNER

@@ -6,14 +6,14 @@ never commit: the view commits once, so a failure leaves nothing half-written.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.auth import hash_password, verify_password
 from portal.accounts.emails import lookup_form
 from portal.accounts.models import AccountKind, Mpn, MpnEvent, Organization, User  # noqa: F401
 from portal.accounts.permissions import ASSIGNABLE_ROLES, Permission, Role, require
-from portal.extensions import db
+from portal.extensions import db, run_core
 
 
 class AccountError(Exception):
@@ -37,7 +37,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def end_sessions(user: User) -> None:
     """End every session of ``user`` (``User.session_version``); flushed, committed by the caller."""
-    user.end_sessions()
+    user.record().end_sessions()
     db.session.flush()
 
 
@@ -88,8 +88,9 @@ def _lock_as(actor: User) -> None:
     """Take the organization's lock, then check the actor again as it is now: an admin
     demoted by another request a moment ago can no longer act."""
     lock_organization(actor.organization_id)
-    db.session.refresh(actor)
-    require(actor, Permission.MANAGE_USERS)
+    record = actor.record()
+    db.session.refresh(record)
+    require(record, Permission.MANAGE_USERS)
 
 
 def _active_global_admins(organization_id: int) -> int:
@@ -198,8 +199,17 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
 
 
 def set_locale(user: User, locale: str) -> None:
-    user.locale = locale
+    user.record().locale = locale
     db.session.flush()
+
+
+_mpns = Mpn.__table__
+_MPN_IDS = select(_mpns.c.mpn_id).where(_mpns.c.organization_id == bindparam("organization_id")).order_by(_mpns.c.mpn_id)
+
+
+def organization_mpn_ids(organization_id: int) -> list[str]:
+    """The organization's MPN IDs, in order (the claims list's filter): one Core statement."""
+    return list(run_core(_MPN_IDS, {"organization_id": organization_id}).scalars())
 
 
 def organization_mpns(organization_id: int) -> list[Mpn]:

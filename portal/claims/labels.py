@@ -3,8 +3,8 @@ history entries, consent states and claim numbers. Templates, the CSV export, no
 emails all call these, so a label is translated the same way everywhere."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 
 from portal.claims.base import Activity, ClaimStatus, claim_number  # noqa: F401  (claim_number is part of the labels API)
 

@@ -11,10 +11,10 @@ import uuid
 from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.directory.models import Product, Subscription, Tenant, TenantDomain
-from portal.extensions import db
+from portal.extensions import db, run_core
 
 _GUID = re.compile(r"^\{?[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\}?$")
 
@@ -41,6 +41,11 @@ class Directory(Protocol):
     def subscriptions_on_tenant(self, tenant_id: str, product_id: str | None = None) -> list[Subscription]: ...
 
 
+_domains = TenantDomain.__table__
+#: The tenant a domain belongs to: a primary-key probe, built once, on the table (Core).
+_DOMAIN_OWNER = select(_domains.c.tenant_id).where(_domains.c.domain == bindparam("domain"))
+
+
 class SqlDirectory:
     """Reads the directory tables of the portal's own database."""
 
@@ -52,8 +57,8 @@ class SqlDirectory:
         key = normalize_guid(tenant_id)
         if not key:
             return False
-        row = db.session.get(TenantDomain, normalize_domain(domain))
-        return row is not None and row.tenant_id == key
+        owner = run_core(_DOMAIN_OWNER, {"domain": normalize_domain(domain)}).scalar()
+        return owner == key
 
     def product(self, product_id):
         return db.session.get(Product, product_id)

@@ -15,14 +15,14 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.accounts.models import User
 from portal.accounts.permissions import Role
 from portal.claims import signals
 from portal.claims.labels import claim_number, reason_label, reasons_label, status_label
-from portal.extensions import db
+from portal.extensions import db, run_core
 from portal.i18n import format_day
 from portal.notifications import pending
 from portal.notifications.models import Notification, NotificationEvent, OutgoingEmail
@@ -224,10 +224,14 @@ def queue_email(user, note: Notification, event: NotificationEvent) -> None:
 # Reading ----------------------------------------------------------------------------------
 
 
+_notifications = Notification.__table__
+#: Every page's badge: built once, on the table (Core), served by ix_notifications_user_read_id.
+_UNREAD = (select(func.count()).select_from(_notifications)
+           .where(_notifications.c.user_id == bindparam("user_id"), _notifications.c.read_at.is_(None)))
+
+
 def unread_count(user) -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
-    )
+    return run_core(_UNREAD, {"user_id": user.id}).scalar()
 
 
 def recent(user, limit: int = 50) -> list[Notification]:

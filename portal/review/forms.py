@@ -2,7 +2,7 @@
 lifecycle checks every rule again; these give the reviewer the message beside the field."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from portal.i18n import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional

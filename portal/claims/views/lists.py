@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from portal import hx
 from portal.accounts.permissions import Permission, permission_required
-from portal.accounts.services import organization_mpns
+from portal.accounts.services import organization_mpn_ids
 from portal.claims.base import Activity, ClaimStatus
 from portal.claims.listing import claims as listing
 from portal.claims.listing.export import csv_chunks
@@ -36,7 +36,7 @@ def _mpn_choices():
     organization's, types one (``mpn_typed``)."""
     if current_user.is_reviewer:
         return []
-    return [m.mpn_id for m in organization_mpns(current_user.organization_id)]
+    return organization_mpn_ids(current_user.organization_id)
 
 
 @bp.get("/export.csv")
