@@ -59,6 +59,48 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "production_password_hash: new passwords are hashed as in production (scrypt)")
 
 
+#: Test files whose tests share servers started once per module (kept together on one worker),
+#: and single tests of over ten seconds: with the browser tests, each worker starts with its share.
+_LONG_MODULES = ("tests/test_instances.py", "tests/test_deploy.py", "tests/claims/lifecycle/test_state_machine.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Order the tests for pytest-xdist's ``worksteal``, which hands each of the N workers a
+    contiguous 1/N of this list and lets an idle worker take the last half of the longest
+    queue: each slice starts with its share of the long tests (the browser tests, marked
+    ``e2e`` by tests/e2e/conftest.py, and ``_LONG_MODULES``), so the run never ends on one
+    long test started late, and a stolen tail is quick tests. Without workers the order
+    stays. Every worker computes the same order, as xdist requires."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers < 2:
+        return
+    root = Path(str(config.rootpath))
+    long_units: dict[str, list] = {}
+    rest = []
+    for item in items:
+        module = Path(str(item.path)).relative_to(root).as_posix()
+        if module in _LONG_MODULES:
+            long_units.setdefault(module, []).append(item)
+        elif item.get_closest_marker("e2e"):
+            long_units[item.nodeid] = [item]
+        else:
+            rest.append(item)
+    sizes, remaining = [], len(items)
+    for k in range(workers):  # as worksteal's first distribution
+        sizes.append(remaining // (workers - k))
+        remaining -= sizes[-1]
+    slices: list[list] = [[] for _ in range(workers)]
+    for unit in sorted(long_units.values(), key=len, reverse=True):
+        min(slices, key=len).extend(unit)
+    ordered = []
+    for size, slice_ in zip(sizes, slices):
+        take = max(0, size - len(slice_))
+        ordered += slice_ + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
+
+
 def settings_for(database_url: str, tmp_path, production_password_hash=False) -> dict:
     settings = {
         "TESTING": True,
