@@ -22,6 +22,7 @@ and the browser tests (tests/e2e) make databases of their own.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,6 +203,32 @@ class Databases:
             self.urls[key] = url
         return self.urls[key]
 
+    def fresh_copy(self, backend: str, demo: bool, tmp_path: Path) -> str:
+        """A database of its own for a ``real_commits`` test, copied from a template built once
+        (the same schema and rows as ``url`` gives, never used itself): a file copy on SQLite,
+        ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, instead of building the schema and
+        loading the directory anew for each test."""
+        name = "template-demo" if demo else "template-empty"
+        key = (backend, demo, "template")
+        if backend == "sqlite":
+            if key not in self.urls:
+                self.urls[key] = f"sqlite:///{self.tmp / f'{name}.db'}"
+                _build(self.urls[key], self.tmp, demo)
+            shutil.copyfile(self.tmp / f"{name}.db", tmp_path / "test.db")
+            return f"sqlite:///{tmp_path / 'test.db'}"
+        if key not in self.urls:
+            self.urls[key] = postgres_url(name.replace("-", "_"))
+            _build(self.urls[key], self.tmp, demo)
+        template = make_url(self.urls[key])
+        copy = template.set(database=f"{make_url(PG_URL).database}_{WORKER}_commits")
+        engine = create_engine(template.set(database=make_url(PG_URL).database), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{copy.database}" TEMPLATE "{template.database}"'))
+        engine.dispose()
+        _created.add(copy.database)
+        return copy.render_as_string(hide_password=False)
+
 
 @pytest.fixture(scope="session")
 def databases(tmp_path_factory) -> Databases:
@@ -370,11 +397,7 @@ def _app(request, backend: str, tmp_path, overrides: dict):
     real = request.node.get_closest_marker("real_commits") is not None
     production_hash = request.node.get_closest_marker("production_password_hash") is not None
     if real:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / 'test.db'}"
-        else:
-            url = postgres_url("commits")
-        _build(url, tmp_path, demo)
+        url = request.getfixturevalue("databases").fresh_copy(backend, demo, tmp_path)
     else:
         url = request.getfixturevalue("databases").url(backend, demo)
     app = create_app({**settings_for(url, tmp_path, production_hash), **overrides})
