@@ -11,10 +11,19 @@ DEMO    := portal/directory/demo.json
 
 install: $(STAMP) $(VENDOR)/.stamp compile-translations
 
+# Python packages come from a wheelhouse kept outside the checkout ($(WHEELS)): a clean clone
+# (as CI's) installs from it without asking the registry; when a pin is missing there, pip
+# downloads the lot into it from the registry, then installs from it (setuptools is the build
+# backend of the editable install, isolated, hence in the wheelhouse too). The venv's own pip
+# does it: upgrading pip first would be one more download for nothing.
+WHEELS  ?= $(HOME)/.cache/cpor-wheels
+OFFLINE := $(BIN)/pip install --quiet --no-index --find-links $(WHEELS)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(OFFLINE) -e '.[test]' 2>/dev/null || { \
+	  $(BIN)/pip download --quiet --dest $(WHEELS) '.[test]' 'setuptools>=68' && \
+	  $(OFFLINE) -e '.[test]'; }
 	touch $@
 
 # htmx and Pico CSS come from the npm registry, pinned by package-lock.json; never committed.

@@ -22,6 +22,7 @@ and the browser tests (tests/e2e) make databases of their own.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,6 +33,7 @@ import redis
 from jinja2 import MemcachedBytecodeCache
 from sqlalchemy import create_engine, event, make_url, text
 from sqlalchemy.engine import Engine
+from werkzeug.routing.rules import Rule
 
 from portal import create_app
 from portal.directory_import import import_directory, load_file
@@ -56,6 +58,48 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_commits: a fresh database per test where commits are real "
                                        "(for what one rolled-back transaction would hide)")
     config.addinivalue_line("markers", "production_password_hash: new passwords are hashed as in production (scrypt)")
+
+
+#: Test files whose tests share servers started once per module (kept together on one worker),
+#: and single tests of over ten seconds: with the browser tests, each worker starts with its share.
+_LONG_MODULES = ("tests/test_instances.py", "tests/test_deploy.py", "tests/claims/lifecycle/test_state_machine.py")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Order the tests for pytest-xdist's ``worksteal``, which hands each of the N workers a
+    contiguous 1/N of this list and lets an idle worker take the last half of the longest
+    queue: each slice starts with its share of the long tests (the browser tests, marked
+    ``e2e`` by tests/e2e/conftest.py, and ``_LONG_MODULES``), so the run never ends on one
+    long test started late, and a stolen tail is quick tests. Without workers the order
+    stays. Every worker computes the same order, as xdist requires."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers < 2:
+        return
+    root = Path(str(config.rootpath))
+    long_units: dict[str, list] = {}
+    rest = []
+    for item in items:
+        module = Path(str(item.path)).relative_to(root).as_posix()
+        if module in _LONG_MODULES:
+            long_units.setdefault(module, []).append(item)
+        elif item.get_closest_marker("e2e"):
+            long_units[item.nodeid] = [item]
+        else:
+            rest.append(item)
+    sizes, remaining = [], len(items)
+    for k in range(workers):  # as worksteal's first distribution
+        sizes.append(remaining // (workers - k))
+        remaining -= sizes[-1]
+    slices: list[list] = [[] for _ in range(workers)]
+    for unit in sorted(long_units.values(), key=len, reverse=True):
+        min(slices, key=len).extend(unit)
+    ordered = []
+    for size, slice_ in zip(sizes, slices):
+        take = max(0, size - len(slice_))
+        ordered += slice_ + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
 
 
 def settings_for(database_url: str, tmp_path, production_password_hash=False) -> dict:
@@ -158,6 +202,32 @@ class Databases:
             _build(url, self.tmp, demo)
             self.urls[key] = url
         return self.urls[key]
+
+    def fresh_copy(self, backend: str, demo: bool, tmp_path: Path) -> str:
+        """A database of its own for a ``real_commits`` test, copied from a template built once
+        (the same schema and rows as ``url`` gives, never used itself): a file copy on SQLite,
+        ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, instead of building the schema and
+        loading the directory anew for each test."""
+        name = "template-demo" if demo else "template-empty"
+        key = (backend, demo, "template")
+        if backend == "sqlite":
+            if key not in self.urls:
+                self.urls[key] = f"sqlite:///{self.tmp / f'{name}.db'}"
+                _build(self.urls[key], self.tmp, demo)
+            shutil.copyfile(self.tmp / f"{name}.db", tmp_path / "test.db")
+            return f"sqlite:///{tmp_path / 'test.db'}"
+        if key not in self.urls:
+            self.urls[key] = postgres_url(name.replace("-", "_"))
+            _build(self.urls[key], self.tmp, demo)
+        template = make_url(self.urls[key])
+        copy = template.set(database=f"{make_url(PG_URL).database}_{WORKER}_commits")
+        engine = create_engine(template.set(database=make_url(PG_URL).database), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{copy.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{copy.database}" TEMPLATE "{template.database}"'))
+        engine.dispose()
+        _created.add(copy.database)
+        return copy.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -292,6 +362,33 @@ class _CompiledTemplates:
 _COMPILED_TEMPLATES = MemcachedBytecodeCache(_CompiledTemplates())
 
 
+def _compile_each_url_builder_once() -> None:
+    """Each test's app adds its ~50 URL rules anew, and Werkzeug compiles two URL builders per
+    rule from a syntax tree: two thirds of ``create_app``'s time. A builder depends only on the
+    rule's text, parts, defaults and converters, and reads the rule's converters through its
+    ``self`` argument when it runs; so the same rule in the next test's app gets the function
+    compiled for the first (bound to its own rule, as Werkzeug does)."""
+    compile_builder = Rule._compile_builder
+    compiled: dict[tuple, object] = {}
+
+    def _compile_builder(self, append_unknown: bool = True):
+        key = (
+            self.rule, self.host, self.subdomain, self.merge_slashes, tuple(self._trace),
+            tuple(sorted((name, type(converter).__qualname__,
+                          repr({k: v for k, v in vars(converter).items() if k != "map"}))
+                         for name, converter in self._converters.items())),
+            repr(sorted((self.defaults or {}).items())), append_unknown,
+        )
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = _compile_builder
+
+
+_compile_each_url_builder_once()
+
+
 def _app(request, backend: str, tmp_path, overrides: dict):
     """The app on ``backend`` for this test; on the database holding the demo directory when the
     test asks for ``demo_directory`` (through ``demo``/``any_demo``); in a fresh, really
@@ -300,11 +397,7 @@ def _app(request, backend: str, tmp_path, overrides: dict):
     real = request.node.get_closest_marker("real_commits") is not None
     production_hash = request.node.get_closest_marker("production_password_hash") is not None
     if real:
-        if backend == "sqlite":
-            url = f"sqlite:///{tmp_path / 'test.db'}"
-        else:
-            url = postgres_url("commits")
-        _build(url, tmp_path, demo)
+        url = request.getfixturevalue("databases").fresh_copy(backend, demo, tmp_path)
     else:
         url = request.getfixturevalue("databases").url(backend, demo)
     app = create_app({**settings_for(url, tmp_path, production_hash), **overrides})
