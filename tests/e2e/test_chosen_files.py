@@ -8,7 +8,14 @@ import uuid
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_no_axe_violations, click_and_wait, fabrikam_admin, sign_in, status_heading, watch
+from tests.e2e.conftest import (
+    assert_no_axe_violations,
+    click_and_wait,
+    fabrikam_admin,
+    no_script_page,
+    sign_in,
+    status_heading,
+)
 
 PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 EXECUTABLE = b"MZ\x90\x00" + b"\x00" * 200
@@ -38,10 +45,31 @@ def claim_in(portal_app, submitted_claim, login, status: str) -> int:
     return claim_id
 
 
+def without_javascript(new_context, demo, portal_app, submitted_claim, status: str, path: str = ""):
+    """A page with JavaScript off, signed in as a Fabrikam admin, on a claim of theirs in
+    ``status`` (``path`` under its address); and the problems it sees."""
+    login = fabrikam_admin(demo)
+    claim_id = claim_in(portal_app, submitted_claim, login, status)
+    plain, problems = no_script_page(new_context, login)
+    plain.goto(f"/claims/{claim_id}{path}")
+    return plain, problems
+
+
 def a_file(tmp_path, name: str, data: bytes = PDF):
     path = tmp_path / name
     path.write_bytes(data)
     return path
+
+
+def refused_at_submit(page, chooser: str, field: str, typed: str, button: str, tmp_path) -> None:
+    """Without JavaScript: type, choose a renamed executable, send; the reason is under the
+    chooser and in the summary, and what was typed is still there."""
+    page.get_by_label(field).fill(typed)
+    page.get_by_label(chooser).set_input_files(a_file(tmp_path, "invoice.pdf", EXECUTABLE))
+    click_and_wait(page, page.get_by_role("button", name=button))
+    expect(page.locator(".error-summary")).to_contain_text("invoice.pdf was not added: This file isn't a PDF")
+    expect(page.locator("#files-error")).to_contain_text("invoice.pdf was not added")
+    expect(page.get_by_label(field)).to_have_value(typed)
 
 
 def files_list(page):
@@ -79,19 +107,9 @@ def test_on_the_edit_page_a_refused_file_is_said_under_the_chooser(page, demo, p
 
 def test_without_javascript_the_edit_pages_save_and_upload_take_the_chosen_files(new_context, demo, portal_app,
                                                                                 submitted_claim, tmp_path):
-    login = fabrikam_admin(demo)
-    claim_id = claim_in(portal_app, submitted_claim, login, "partner_action_required")
-    plain = new_context(java_script_enabled=False).new_page()
-    problems = watch(plain)
-    sign_in(plain, login.email, login.password)
-    plain.goto(f"/claims/{claim_id}/edit")
+    plain, problems = without_javascript(new_context, demo, portal_app, submitted_claim, "partner_action_required", "/edit")
 
-    plain.get_by_label("Description of the work").fill("Typed before Save.")
-    plain.get_by_label("Add files").set_input_files(a_file(tmp_path, "invoice.pdf", EXECUTABLE))
-    click_and_wait(plain, plain.get_by_role("button", name="Save changes"))
-    expect(plain.locator(".error-summary")).to_contain_text("invoice.pdf was not added: This file isn't a PDF")
-    expect(plain.locator("#files-error")).to_contain_text("invoice.pdf was not added")
-    expect(plain.get_by_label("Description of the work")).to_have_value("Typed before Save.")
+    refused_at_submit(plain, "Add files", "Description of the work", "Typed before Save.", "Save changes", tmp_path)
 
     plain.get_by_label("Add files").set_input_files(a_file(tmp_path, "minutes.pdf"))
     click_and_wait(plain, plain.get_by_role("button", name="Upload"))
@@ -114,9 +132,9 @@ def test_on_the_dispute_form_a_chosen_file_uploads_and_is_the_new_proof(page, de
     page.goto(f"/claims/{claim_id}")
 
     expect(page.get_by_role("button", name="Upload")).to_be_hidden()
-    page.get_by_label("Add files").set_input_files(a_file(tmp_path, "invoice.pdf", EXECUTABLE))
+    page.get_by_label("New proof of execution (optional)").set_input_files(a_file(tmp_path, "invoice.pdf", EXECUTABLE))
     expect(page.locator("#files-region .error-summary")).to_contain_text("invoice.pdf: This file isn't a PDF")
-    page.get_by_label("Add files").set_input_files(a_file(tmp_path, "signed-poe.pdf"))
+    page.get_by_label("New proof of execution (optional)").set_input_files(a_file(tmp_path, "signed-poe.pdf"))
     expect(page.get_by_role("status").filter(has_text="1 file added.")).to_be_visible()
     expect(files_list(page)).to_contain_text("signed-poe.pdf")
     assert_no_axe_violations(page)
@@ -129,22 +147,13 @@ def test_on_the_dispute_form_a_chosen_file_uploads_and_is_the_new_proof(page, de
 
 def test_without_javascript_the_dispute_takes_the_chosen_file_or_says_why_not(new_context, demo, portal_app,
                                                                              submitted_claim, tmp_path):
-    login = fabrikam_admin(demo)
-    claim_id = claim_in(portal_app, submitted_claim, login, "rejected")
-    plain = new_context(java_script_enabled=False).new_page()
-    problems = watch(plain)
-    sign_in(plain, login.email, login.password)
-    plain.goto(f"/claims/{claim_id}")
+    plain, problems = without_javascript(new_context, demo, portal_app, submitted_claim, "rejected")
 
-    plain.get_by_label("Justification").fill("The customer's CIO signed the PoE.")
-    plain.get_by_label("Add files").set_input_files(a_file(tmp_path, "invoice.pdf", EXECUTABLE))
-    click_and_wait(plain, plain.get_by_role("button", name="Send the dispute"))
-    expect(plain.locator(".error-summary")).to_contain_text("invoice.pdf was not added: This file isn't a PDF")
-    expect(plain.locator("#files-error")).to_contain_text("invoice.pdf was not added")
-    expect(plain.get_by_label("Justification")).to_have_value("The customer's CIO signed the PoE.")
+    refused_at_submit(plain, "New proof of execution (optional)", "Justification", "The customer's CIO signed the PoE.",
+                      "Send the dispute", tmp_path)
     expect(status_heading(plain, "Rejected")).to_be_visible()
 
-    plain.get_by_label("Add files").set_input_files(a_file(tmp_path, "signed-poe.pdf"))
+    plain.get_by_label("New proof of execution (optional)").set_input_files(a_file(tmp_path, "signed-poe.pdf"))
     click_and_wait(plain, plain.get_by_role("button", name="Send the dispute"))
     expect(status_heading(plain, "Disputed")).to_be_visible()
     expect(plain.locator("#files-heading-show + .file-list")).to_contain_text("signed-poe.pdf")
