@@ -135,7 +135,10 @@ def edit(claim_id):
             return redirect(url_for("claims.show", claim_id=claim_id))
         else:
             status = 422
-        db.session.commit()  # the files added; a refused form wrote nothing else
+        if outcome.added:
+            db.session.commit()  # the files added; a refused form wrote nothing else
+        else:
+            db.session.rollback()
     return render_template("claims/edit.html", editor=editor, forms=editor.forms, **files_context(editor.claim)), status
 
 

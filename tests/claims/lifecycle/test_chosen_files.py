@@ -64,7 +64,8 @@ def test_save_changes_takes_the_files_chosen(demo):
     assert "Your changes were saved" in page and "1 file added." in page
 
 
-def test_a_file_refused_at_save_is_said_and_nothing_typed_is_lost(demo):
+def test_a_file_refused_at_save_is_said_and_nothing_typed_is_lost(any_demo):
+    demo = any_demo  # on SQLite and PostgreSQL
     claim_id = make_claim(demo, "partner_action_required")
     before = snapshot(demo, claim_id)
 
@@ -122,7 +123,8 @@ def test_the_dispute_forms_chooser_belongs_to_it(demo):
     assert element(response, "upload-button")[1]["form"] == "dispute-form"
 
 
-def test_a_file_refused_at_send_keeps_the_justification_and_says_why(demo):
+def test_a_file_refused_at_send_keeps_the_justification_and_says_why(any_demo):
+    demo = any_demo  # on SQLite and PostgreSQL
     claim_id = make_claim(demo, "rejected")
     before = snapshot(demo, claim_id)
 
@@ -136,7 +138,8 @@ def test_a_file_refused_at_send_keeps_the_justification_and_says_why(demo):
     assert snapshot(demo, claim_id) == before  # a refused file refuses the dispute
 
 
-def test_upload_without_javascript_then_send_disputes_with_the_new_proof(demo):
+def test_upload_without_javascript_then_send_disputes_with_the_new_proof(any_demo):
+    demo = any_demo  # on SQLite and PostgreSQL
     claim_id = make_claim(demo, "rejected")
     client = sign_in(demo, GINA)
 
