@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.accounts.permissions import Permission, require
 from portal.claims import comments, lifecycle
 from portal.claims.base import OPEN_STATUSES
-from portal.claims.errors import ClaimChanged, ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError, FilesRefused
 from portal.claims.files import service as files
 from portal.claims.lifecycle import TransitionRaced, TransitionRefused
 from portal.claims.loader import load_for_change
@@ -53,17 +53,15 @@ def resubmit(user, claim_id: int, reply: str | None = None) -> Claim:
 
 
 def dispute(user, claim_id: int, justification: str | None, uploads=()) -> Claim:
-    """Dispute a rejection once, within 30 days, with a justification and/or new PoE files.
-    A file refused refuses the dispute: nothing of it is kept."""
-    added = 0
+    """Dispute a rejection once, within 30 days, with a justification and/or new PoE files:
+    those sent with it, or uploaded on its form since the rejection (choosing a file uploads
+    it). A file sent with it and refused refuses the dispute: nothing of it is kept."""
     if uploads:
         outcome = files.add_files(user, claim_id, uploads)
         if outcome.refused:
-            name, reason = outcome.refused[0]
-            raise ClaimError(_l("%(name)s was not added: %(reason)s", name=name, reason=reason))
-        added = len(outcome.added)
+            raise FilesRefused(outcome.refused)
     text = (justification or "").strip()
-    if not text and not added:
+    if not text and not files.added_since_decision(user, claim_id):
         raise ClaimError(_l("Give a justification or add new proof of execution to dispute the rejection."))
     message = text or str(_l("New proof of execution added."))
     return _move(user, claim_id, "dispute", message=message, comment_kind="dispute")

@@ -43,6 +43,16 @@ class DuplicateClaim(ClaimError):
         self.existing_id = existing_id
 
 
+class FilesRefused(ClaimError):
+    """Files sent with an action were refused (``refused``: each one's name and reason), so the
+    action was not taken; the form is shown again with what was typed and the reasons."""
+
+    def __init__(self, refused: list[tuple[str, str]]):
+        name, reason = refused[0]
+        super().__init__(_l("%(name)s was not added: %(reason)s", name=name, reason=reason))
+        self.refused = refused
+
+
 class ClaimChanged(ClaimError):
     """Another request moved the claim while this one was acting on it: nothing of this one is
     written, and the user is shown the claim as it stands now (409)."""

@@ -63,15 +63,18 @@
   // A step is saved by its inline checks as well as by Next and Back. The checks go one at a
   // time (hx-sync "queue last"); Next and Back wait for the one under way, and no check leaves
   // once they are sent, so a late check never overwrites what the step's submission saved.
-  // An upload under way on step 6 (its button belongs to the step's form without being inside
-  // it) counts too: once it is answered the chooser is empty, so Next doesn't send the files again.
+  // An upload under way (its button belongs to the form without being inside it: step 6, the
+  // edit page, the dispute) counts too: once it is answered the chooser is empty, so the form's
+  // submit doesn't send the files again.
   function uploadUnderWay(form) {
     return form.id !== "" && document.querySelector("[form='" + form.id + "'].htmx-request") !== null;
   }
   function checkUnderWay(form) { return form.querySelector(".htmx-request") !== null || uploadUnderWay(form); }
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (!form.classList || !form.classList.contains("wizard-form") || form.hasAttribute("data-submitted")) { return; }
+    // Other forms a chooser belongs to (the edit page, the dispute) wait for its upload alone.
+    if (!form.classList || form.hasAttribute("data-submitted")) { return; }
+    if (!form.classList.contains("wizard-form") && !uploadUnderWay(form)) { return; }
     if (form.hasAttribute("data-waiting")) { event.preventDefault(); return; }
     if (!checkUnderWay(form)) { form.setAttribute("data-submitted", ""); return; }
     event.preventDefault();
@@ -176,15 +179,9 @@
     if (input) { input.focus(); }
     return true;
   }
-  document.addEventListener("submit", function (event) {
-    var form = uploadForm(event.target);
-    if (form && refusedEarly(form)) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
-  }, true);
-  // Step 6: choosing files uploads them (the Upload button is for pages without JavaScript).
-  // Files refused here are taken out of the chooser, said why, so Next never sends them.
+  // Choosing files uploads them (the Upload button is for pages without JavaScript): step 6,
+  // the edit page, the dispute. Files refused here are taken out of the chooser, said why, so
+  // the form's submit never sends them.
   function hideUploadButtons(root) {
     if (!root || !root.querySelectorAll) { return; }
     root.querySelectorAll(".upload-form[data-upload-on-choose] #upload-button").forEach(function (button) {

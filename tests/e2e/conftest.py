@@ -161,6 +161,14 @@ def sign_in(page, email: str, password: str) -> None:
         page.get_by_role("button", name="Sign in").click()
 
 
+def no_script_page(new_context, login):
+    """A page of its own with JavaScript off, signed in as ``login``, watched."""
+    page = new_context(java_script_enabled=False).new_page()
+    problems = watch(page)
+    sign_in(page, login.email, login.password)
+    return page, problems
+
+
 def expect_settled(page) -> None:
     """Wait until htmx has finished with what it last swapped in. New content is wired up
     (hx-post and friends) only when htmx settles it, some milliseconds after it appears; a

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from portal.extensions import db
 
-from tests.e2e.conftest import assert_no_axe_violations, expect_settled, sign_in, watch
+from tests.e2e.conftest import assert_no_axe_violations, expect_settled, no_script_page, sign_in, watch
 
 CONTOSO = "0f8fad5b-d9cb-469f-a165-70867728950e"
 NORTHWIND = "8d840575-5419-4dfb-b6c0-f5bb679e0663"
@@ -875,14 +875,6 @@ def test_a_chosen_file_goes_with_the_claim_even_when_next_comes_at_once(page, de
 
     expect_step(page, 7, "Review and submit")
     expect(review_row(page, "Proof of execution files")).to_have_text("signed-acknowledgement.pdf")  # once, not twice
-
-
-def no_script_page(new_context, login):
-    """A page of its own with JavaScript off, signed in as ``login``, watched."""
-    page = new_context(java_script_enabled=False).new_page()
-    problems = watch(page)
-    sign_in(page, login.email, login.password)
-    return page, problems
 
 
 def test_without_javascript_next_and_upload_take_the_chosen_files(page, new_context, demo, tmp_path):

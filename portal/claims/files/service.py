@@ -117,6 +117,13 @@ def add_files(user, claim_id: int, uploads) -> UploadOutcome:
     return outcome
 
 
+def added_since_decision(user, claim_id: int) -> bool:
+    """Whether a file was added since the claim's status last changed (new proof for a dispute)."""
+    claim = visible_claim(user, claim_id)
+    since = claim.status_changed_at
+    return any(since is None or f.created_at >= since for f in claim.files)
+
+
 def remove_file(user, claim_id: int, file_id: int) -> None:
     claim = claim_for_files(user, claim_id)
     row = next((f for f in claim.files if f.id == file_id), None)

@@ -9,11 +9,11 @@ from portal import hx
 from portal.accounts.permissions import Permission, permission_required
 from portal.claims import actions, comments, lifecycle, page
 from portal.claims.base import ClaimStatus
-from portal.claims.errors import ClaimChanged, ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError, FilesRefused
 from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, ResubmitForm
 from portal.claims.loader import ClaimNotFound, claim_or_404, glance
 from portal.claims.views.blueprint import bp
-from portal.claims.views.files import upload_limits
+from portal.claims.views.files import files_context, flash_outcome, flash_upload, take_chosen_files
 from portal.claims.wizard import drafts
 from portal.claims.wizard.edit import Editor
 from portal.extensions import db
@@ -52,9 +52,11 @@ def show(claim_id):
     return _page(claim)
 
 
-def _page(claim, status=200):
-    return render_template("claims/show.html", claim=claim, page=page.build(current_user, claim),
-                           refused=(), added=(), **thread_context(claim), **upload_limits()), status
+def _page(claim, status=200, dispute_form=None):
+    """The claim's page; ``dispute_form``: the dispute shown again with what was typed (and why
+    files sent with it were refused)."""
+    return render_template("claims/show.html", page=page.build(current_user, claim), dispute_form=dispute_form,
+                           **thread_context(claim), **files_context(claim)), status
 
 
 @bp.errorhandler(ClaimChanged)
@@ -100,8 +102,17 @@ def resubmit(claim_id):
 @permission_required(Permission.DISPUTE_CLAIMS)
 def dispute(claim_id):
     form = DisputeForm()
-    return _act(claim_id, lambda: actions.dispute(current_user, claim_id, form.justification.data, form.uploads()),
-                lambda c: _("Your dispute was sent. A reviewer reconsiders the claim within 5 business days."))
+    if request.form.get("action") == "upload":  # the Upload button, without JavaScript
+        flash_upload(take_chosen_files(claim_id))
+        db.session.commit()
+        return _page(claim_or_404(claim_id, for_page=True), dispute_form=form)
+    try:
+        return _act(claim_id, lambda: actions.dispute(current_user, claim_id, form.justification.data, form.uploads()),
+                    lambda c: _("Your dispute was sent. A reviewer reconsiders the claim within 5 business days."))
+    except FilesRefused as error:
+        db.session.rollback()
+        form.files.errors = [_("%(name)s was not added: %(reason)s", name=name, reason=reason) for name, reason in error.refused]
+        return _page(claim_or_404(claim_id, for_page=True), 422, form)
 
 
 @bp.route("/<int:claim_id>/edit", methods=["GET", "POST"])
@@ -112,14 +123,23 @@ def edit(claim_id):
     editor = Editor(current_user, claim_id)
     status = 200
     if request.method == "POST":
-        if editor.save(request.form):
+        # Files chosen go with whichever button sent the form, kept even when the fields are not.
+        outcome = take_chosen_files(claim_id)
+        if request.form.get("action") == "upload":  # the Upload button, without JavaScript
+            flash_upload(outcome)
+            editor.keep(request.form)
+        elif editor.save(request.form, outcome.refused):
             db.session.commit()
             flash(_("Your changes were saved. Resubmit the claim when it is ready."), "success")
+            flash_outcome(outcome)
             return redirect(url_for("claims.show", claim_id=claim_id))
-        db.session.rollback()
-        status = 422
-    return render_template("claims/edit.html", claim=editor.claim, editor=editor, forms=editor.forms,
-                           refused=(), added=(), **upload_limits()), status
+        else:
+            status = 422
+        if outcome.added:
+            db.session.commit()  # the files added; a refused form wrote nothing else
+        else:
+            db.session.rollback()
+    return render_template("claims/edit.html", editor=editor, forms=editor.forms, **files_context(editor.claim)), status
 
 
 @bp.post("/<int:claim_id>/renew")
@@ -156,8 +176,8 @@ def poll_comments(claim_id):
     status_changed = shown_status is not None and shown_status != claim.status
     # A partner's status panel is swapped in; a reviewer is told to reload (see the template).
     claim_page = page.build(current_user, claim) if status_changed and current_user.is_partner else None
-    return render_template("claims/_comments_since.html", claim=claim, new=new, last=last, status_changed=status_changed,
-                           page=claim_page)
+    return render_template("claims/_comments_since.html", new=new, last=last, status_changed=status_changed,
+                           page=claim_page, **files_context(claim))
 
 
 @bp.get("/<int:claim_id>/comments/earlier")

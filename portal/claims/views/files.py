@@ -21,12 +21,40 @@ def upload_limits() -> dict:
     return {"max_files": current_app.config["UPLOAD_MAX_FILES"], "max_bytes": current_app.config["UPLOAD_MAX_BYTES"]}
 
 
+#: The form a claim's file chooser belongs to (its ``form`` attribute), by the claim's status:
+#: whatever sends that form takes the files chosen and not uploaded yet.
+CHOOSER_FORMS = {ClaimStatus.DRAFT: "step-form", ClaimStatus.PARTNER_ACTION_REQUIRED: "edit-form",
+                 ClaimStatus.REJECTED: "dispute-form"}
+
+
+def files_context(claim, refused=(), added=()) -> dict:
+    """What ``claims/_files.html`` needs: the claim's files, what an upload did, the limits
+    and the form its chooser belongs to."""
+    return {"claim": claim, "refused": refused, "added": added, "bound_form": CHOOSER_FORMS.get(claim.status),
+            **upload_limits()}
+
+
+def take_chosen_files(claim_id: int) -> service.UploadOutcome:
+    """The files sent with a form (its chooser), through the same checks and limits as an upload."""
+    uploads = UploadForm().uploads()
+    if not uploads:
+        return service.UploadOutcome([], [])
+    return service.add_files(current_user, claim_id, uploads)
+
+
 def flash_outcome(outcome: service.UploadOutcome) -> None:
     """What a plain (not htmx) upload did, said on the page it goes back to."""
     for name, reason in outcome.refused:
         flash(_("%(name)s was not added: %(reason)s", name=name, reason=reason), "error")
     if outcome.added:
         flash(ngettext("%(num)d file added.", "%(num)d files added.", len(outcome.added)), "success")
+
+
+def flash_upload(outcome: service.UploadOutcome) -> None:
+    """What the Upload button did without JavaScript (it sends the form the chooser belongs to)."""
+    if not (outcome.added or outcome.refused):
+        flash(_("Choose at least one file to upload."), "error")
+    flash_outcome(outcome)
 
 
 def _files_page(claim):
@@ -39,7 +67,7 @@ def _files_page(claim):
 
 
 def _files_fragment(claim, refused=(), added=()):
-    return render_template("claims/_files.html", claim=claim, refused=refused, added=added, **upload_limits())
+    return render_template("claims/_files.html", **files_context(claim, refused, added))
 
 
 @bp.post("/<int:claim_id>/files")

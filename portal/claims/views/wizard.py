@@ -8,12 +8,10 @@ from flask_login import current_user
 from portal import hx
 from portal.accounts.permissions import Permission, permission_required
 from portal.claims.errors import ClaimError, DuplicateClaim, StepInvalid
-from portal.claims.files import service as files_service
-from portal.claims.forms import UploadForm
 from portal.claims.loader import ClaimNotFound
 from portal.claims.rules import activity_choices
 from portal.claims.views.blueprint import bp
-from portal.claims.views.files import flash_outcome, upload_limits
+from portal.claims.views.files import files_context, flash_outcome, flash_upload, take_chosen_files
 from portal.claims.wizard import drafts
 from portal.claims.wizard.flow import RETURN_TO, STEPS, TITLES, Wizard, previous_step, step_number
 from portal.extensions import db
@@ -64,7 +62,7 @@ def _render_step(claim, wizard, step, result=None, status=200, returning=False):
         "activity_choices": activity_choices(answers.solution_area),
         "returning": returning,
         **wizard.resolution(step),
-        **upload_limits(),
+        **files_context(claim),
     }
     return render_template("claims/wizard.html", **context), status
 
@@ -88,10 +86,10 @@ def step(claim_id, step):
         if step == "proof":
             # Files chosen on the step go with whichever button sent it (a plain form: no
             # separate upload first), through the same checks and limits as an upload.
-            outcome = _take_chosen_files(claim)
-            if action == "upload" and not (outcome.added or outcome.refused):
-                flash(_("Choose at least one file to upload."), "error")
-            if action in ("upload", "back"):
+            outcome = take_chosen_files(claim.id)
+            if action == "upload":
+                flash_upload(outcome)
+            elif action == "back":
                 flash_outcome(outcome)
             wizard.answers.refused_files = outcome.refused
             if action == "upload":
@@ -121,13 +119,6 @@ def step(claim_id, step):
     wizard.apply_to_claim()
     db.session.commit()
     return redirect(_step_url(claim, going, returning, **({"show_errors": 1} if show_errors else {})))
-
-
-def _take_chosen_files(claim) -> files_service.UploadOutcome:
-    uploads = UploadForm().uploads()
-    if not uploads:
-        return files_service.UploadOutcome([], [])
-    return files_service.add_files(current_user, claim.id, uploads)
 
 
 def _submit(claim, wizard):

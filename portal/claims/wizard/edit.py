@@ -47,9 +47,15 @@ class Editor:
     def _build(self, formdata):
         return {step: build_form(step, self.answers, formdata, self._initial(step)) for step in EDITABLE_STEPS}
 
-    def save(self, formdata) -> bool:
+    def keep(self, formdata) -> None:
+        """Show what was typed (a file upload without JavaScript), unchecked and not saved."""
+        self.forms = self._build(formdata)
+
+    def save(self, formdata, refused_files=()) -> bool:
         """Validate the three forms; when all are valid, copy them onto the claim with one
-        history entry naming what changed. Returns False (nothing changed) otherwise."""
+        history entry naming what changed. Returns False (nothing changed) otherwise, as when
+        a file sent with the form was refused (``refused_files``: its name and reason)."""
+        self.answers.refused_files = list(refused_files)
         self.forms = self._build(formdata)
         if not all(f.full_validate(self.answers) for f in self.forms.values()):
             return False
