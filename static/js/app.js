@@ -138,24 +138,6 @@
     });
   });
 
-  // Buttons that destroy something ask first, once what their form needs is filled: a form
-  // missing an answer goes on to say so (the browser's check, or the server's for blanks),
-  // and is never asked "are you sure?" about an action it cannot take.
-  function incomplete(form) {
-    if (!form) { return false; }
-    if (!form.checkValidity()) { return true; }
-    return Array.prototype.some.call(form.querySelectorAll("[required]"), function (field) {
-      return typeof field.value === "string" && field.value.trim() === "";
-    });
-  }
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-confirm]");
-    if (button && !incomplete(button.form) && !window.confirm(button.getAttribute("data-confirm"))) {
-      event.preventDefault();
-      event.stopImmediatePropagation();
-    }
-  }, true);
-
   // Uploads: refuse early what the server would refuse, show progress, and never leave a
   // spinner hanging when the request fails or is too large for the server.
   function uploadForm(elt) { return elt && elt.closest ? elt.closest(".upload-form") : null; }

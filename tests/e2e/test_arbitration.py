@@ -4,6 +4,7 @@ reviewer rejects the dispute; the partner that won later disassociates. Three br
 and neither partner ever sees the other."""
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -26,9 +27,12 @@ def proseware_admin(demo):
     return admins[0]
 
 
-def accept_next_confirmation(page) -> None:
-    """Buttons that destroy something ask first (``data-confirm``): say yes."""
-    page.once("dialog", lambda dialog: dialog.accept())
+def open_disassociation(page, claim_id: int) -> None:
+    """The claim page's quiet link to the page that asks before disassociating."""
+    expect(page.get_by_role("heading", name="What you can do")).to_be_visible()
+    click_and_wait(page, page.get_by_role("link", name="Disassociate from this customer"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Disassociate from this customer?")
+    assert page.url.endswith(f"/claims/{claim_id}/confirm-disassociate")
 
 
 def assert_never_shows(page, *names: str) -> None:
@@ -105,8 +109,8 @@ def test_arbitration_then_dispute_then_disassociation(signed_in, demo, submitted
     winner.reload()
     expect(status_heading(winner, "Approved")).to_be_visible()
     assert_never_shows(winner, proseware_name, lost_number)
+    open_disassociation(winner, won_id)
     winner.get_by_label("Reason").fill(DISASSOCIATION)
-    accept_next_confirmation(winner)
     click_and_wait(winner, winner.get_by_role("button", name="Disassociate"))
     expect(winner.get_by_role("status").filter(has_text="no longer associated with this customer")).to_be_visible()
     expect(status_heading(winner, "Closed")).to_be_visible()
@@ -114,51 +118,40 @@ def test_arbitration_then_dispute_then_disassociation(signed_in, demo, submitted
     assert_no_axe_violations(winner)
 
 
-def test_disassociation_asks_first_and_a_no_changes_nothing(signed_in, demo, submitted_claim):
+def test_disassociation_asks_first_and_cancel_changes_nothing(signed_in, demo, submitted_claim):
     fabrikam = fabrikam_admin(demo)
     claim_id, _ = submitted_claim(fabrikam.email, f"Kept Customer {uuid.uuid4().hex[:6]}",
                                   reviewer_actions=("start_review", "approve"))
     page = signed_in(fabrikam)
     page.goto(f"/claims/{claim_id}")
     expect(status_heading(page, "Approved")).to_be_visible()
+    expect(page.get_by_label("Reason")).to_have_count(0)  # nothing to fill on the claim page
+    open_disassociation(page, claim_id)
+    expect(page.get_by_text("This cannot be undone")).to_be_visible()
+    assert_no_axe_violations(page)
     page.get_by_label("Reason").fill(DISASSOCIATION)
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-    page.get_by_role("button", name="Disassociate").click()
-    expect(page.get_by_label("Reason")).to_have_value(DISASSOCIATION)
-    assert asked and "Disassociate your organization" in asked[0]
-    page.reload()
+    click_and_wait(page, page.get_by_role("link", name="Cancel"))
+    assert page.url.endswith(f"/claims/{claim_id}")
     expect(status_heading(page, "Approved")).to_be_visible()
 
 
-def test_disassociation_checks_the_reason_before_asking_are_you_sure(signed_in, demo, submitted_claim):
+def test_disassociation_without_a_reason_is_answered_beside_the_reason(signed_in, demo, submitted_claim):
     fabrikam = fabrikam_admin(demo)
     claim_id, _ = submitted_claim(fabrikam.email, f"Unsure Customer {uuid.uuid4().hex[:6]}",
                                   reviewer_actions=("start_review", "approve"))
     page = signed_in(fabrikam)
     page.goto(f"/claims/{claim_id}")
-    expect(status_heading(page, "Approved")).to_be_visible()
-    asked = []
-    page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-    reason, button = page.get_by_label("Reason"), page.get_by_role("button", name="Disassociate")
+    open_disassociation(page, claim_id)
 
-    # No reason: the browser says the field is needed; nothing is asked, nothing is sent.
-    button.click()
-    expect(reason).to_be_focused()
-    assert reason.evaluate("el => el.validity.valueMissing")
-    assert asked == []
-
-    # Only spaces: the server says a reason is needed; still nothing asked.
-    reason.fill("   ")
-    click_and_wait(page, button)
-    expect(page.get_by_role("alert").filter(has_text="Give a reason.").first).to_be_visible()
-    expect(status_heading(page, "Approved")).to_be_visible()
-    assert asked == []
-
-    # A reason: now, and only now, the question; saying no changes nothing.
-    page.get_by_label("Reason").fill(DISASSOCIATION)
-    page.get_by_role("button", name="Disassociate").click()
-    expect(page.get_by_label("Reason")).to_have_value(DISASSOCIATION)
-    assert len(asked) == 1 and "Disassociate your organization" in asked[0]
-    page.reload()
+    # Only spaces: the server says a reason is needed, in the summary (focused) and beside it.
+    page.get_by_label("Reason").fill("   ")
+    click_and_wait(page, page.get_by_role("button", name="Disassociate"))
+    summary = page.get_by_role("alert").filter(has_text="There is a problem")
+    expect(summary).to_be_focused()
+    expect(summary.get_by_role("link", name="Give a reason.")).to_be_visible()
+    reason = page.get_by_label("Reason")
+    expect(reason).to_have_attribute("aria-invalid", "true")
+    expect(reason).to_have_accessible_description(re.compile(r"Give a reason\.$"))
+    assert_no_axe_violations(page)
+    page.goto(f"/claims/{claim_id}")
     expect(status_heading(page, "Approved")).to_be_visible()

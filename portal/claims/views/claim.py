@@ -14,10 +14,61 @@ from portal.claims.forms import CommentForm, DisassociateForm, DisputeForm, Resu
 from portal.claims.loader import ClaimNotFound, claim_or_404, glance
 from portal.claims.views.blueprint import bp
 from portal.claims.views.files import files_context, flash_outcome, flash_upload, take_chosen_files
+from portal.claims.views.wizard import draft_or_404
 from portal.claims.wizard import drafts
 from portal.claims.wizard.edit import Editor
 from portal.extensions import db
 from portal.request_guard import id_arg
+from portal.timeutil import utcnow
+
+
+# What destroys something is asked on a page of its own first (GET): it says what happens, and
+# holds the POST form (CSRF) and a Cancel link back to where the user came from. No JavaScript
+# needed; the POST views (their own URLs: a GET and a POST on one path would answer 405,
+# not 404, to an id out of range) are the ones that act, with their own checks.
+
+
+@bp.get("/<int:claim_id>/confirm-delete")
+@permission_required(Permission.FILE_CLAIMS)
+def confirm_delete(claim_id):
+    claim = draft_or_404(claim_id)
+    if claim is None:
+        return redirect(url_for("claims.show", claim_id=claim_id))
+    back = url_for("main.home") if request.args.get("from") == "home" else url_for("claims.resume", claim_id=claim.id)
+    return render_template("claims/confirm.html", claim=claim, action="delete", cancel_url=back)
+
+
+def _offered(claim_id, action):
+    """The claim, when its page offers ``action`` to the user now; None otherwise."""
+    claim = claim_or_404(claim_id, for_page=True)
+    return claim if action in lifecycle.partner_actions(current_user, claim, utcnow().date()) else None
+
+
+def _confirm_page(claim, action, status=200, **context):
+    return render_template("claims/confirm.html", claim=claim, action=action,
+                           cancel_url=url_for("claims.show", claim_id=claim.id), **context), status
+
+
+def _confirm_action(claim_id, action, **context):
+    """The page that asks before a partner action on a submitted claim; the claim's page, with
+    a message, when the action is no longer on offer (the claim moved on)."""
+    claim = _offered(claim_id, action)
+    if claim is None:
+        flash(_("This claim has changed: that action is no longer possible."), "error")
+        return redirect(url_for("claims.show", claim_id=claim_id))
+    return _confirm_page(claim, action, **context)
+
+
+@bp.get("/<int:claim_id>/confirm-withdraw")
+@permission_required(Permission.WITHDRAW_CLAIMS)
+def confirm_withdraw(claim_id):
+    return _confirm_action(claim_id, "withdraw")
+
+
+@bp.get("/<int:claim_id>/confirm-disassociate")
+@permission_required(Permission.DISASSOCIATE_CLAIMS)
+def confirm_disassociate(claim_id):
+    return _confirm_action(claim_id, "disassociate", reason="", error=None)
 
 
 @bp.post("/<int:claim_id>/delete")
@@ -85,9 +136,21 @@ def withdraw(claim_id):
 @bp.post("/<int:claim_id>/disassociate")
 @permission_required(Permission.DISASSOCIATE_CLAIMS)
 def disassociate(claim_id):
+    """A refusal (no reason given) is said on the page that asked, beside the reason."""
     form = DisassociateForm()
-    return _act(claim_id, lambda: actions.disassociate(current_user, claim_id, form.reason.data),
-                lambda c: _("Your organization is no longer associated with this customer and product."))
+    try:
+        actions.disassociate(current_user, claim_id, form.reason.data)
+    except ClaimChanged:
+        raise
+    except ClaimError as error:
+        db.session.rollback()
+        claim = _offered(claim_id, "disassociate")
+        if claim is None:
+            raise  # not possible at all now: said on the claim's page (the blueprint's handler)
+        return _confirm_page(claim, "disassociate", 422, reason=form.reason.data or "", error=error.message)
+    db.session.commit()
+    flash(_("Your organization is no longer associated with this customer and product."), "success")
+    return redirect(url_for("claims.show", claim_id=claim_id))
 
 
 @bp.post("/<int:claim_id>/resubmit")

@@ -19,7 +19,7 @@ from portal.extensions import db
 POE_TEMPLATE = "proof-of-execution-template.docx"
 
 
-def _draft_or_404(claim_id, step=None):
+def draft_or_404(claim_id, step=None):
     """The user's draft (None once it was submitted: its page is then the claim's)."""
     if step is not None and step not in STEPS:
         raise ClaimNotFound(claim_id)
@@ -70,7 +70,7 @@ def _render_step(claim, wizard, step, result=None, status=200, returning=False):
 @bp.route("/<int:claim_id>/wizard/<step>", methods=["GET", "POST"])
 @permission_required(Permission.FILE_CLAIMS)
 def step(claim_id, step):
-    claim = _draft_or_404(claim_id, step)
+    claim = draft_or_404(claim_id, step)
     if claim is None:
         return redirect(url_for("claims.show", claim_id=claim_id))
     wizard = Wizard(claim, current_user)
@@ -146,7 +146,7 @@ def _submit(claim, wizard):
 @permission_required(Permission.FILE_CLAIMS)
 def resume(claim_id):
     """Back to where the user left off: the first step not yet answered or needing attention."""
-    claim = _draft_or_404(claim_id)
+    claim = draft_or_404(claim_id)
     if claim is None:
         return redirect(url_for("claims.show", claim_id=claim_id))
     step = Wizard(claim, current_user).run() or "review"
@@ -158,7 +158,7 @@ def resume(claim_id):
 def check(claim_id, step):
     """Inline validation as the user types or leaves a field: saves what was typed and answers
     with the step's error slots (swapped out of band), never the inputs being typed in."""
-    claim = _draft_or_404(claim_id, step)
+    claim = draft_or_404(claim_id, step)
     if claim is None or step == "review":
         return hx.response("", 204, reswap="none")
     wizard = Wizard(claim, current_user)

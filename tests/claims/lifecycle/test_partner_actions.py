@@ -236,6 +236,78 @@ def test_disassociate_requires_a_reason(demo):
     assert bodies == ["The project ended in June."]
 
 
+@pytest.mark.parametrize("action, status", [("withdraw", "submitted"), ("disassociate", "approved")])
+def test_what_closes_a_claim_asks_first_on_a_page_of_its_own(demo, action, status):
+    """The claim page offers withdraw and disassociate last, as links to a page that says what
+    happens and holds the form (CSRF token, the POST URL the claim page used to post to), with
+    Cancel back to the claim; opening it changes nothing."""
+    claim_id = make_claim(demo, status)
+    client = sign_in(demo, GINA)
+    before = snapshot(demo, claim_id)
+    html = client.get(f"/claims/{claim_id}").get_data(as_text=True)
+
+    assert f'action="/claims/{claim_id}/{action}"' not in html  # no button that acts at once
+    quiet = html.index('class="quiet-actions"')
+    link = html.index(f'href="/claims/{claim_id}/confirm-{action}"')
+    assert quiet < link and html.index('id="actions-heading"') < quiet
+    for earlier in ('action="/claims/%d/resubmit"' % claim_id, 'action="/claims/%d/dispute"' % claim_id):
+        assert earlier not in html or html.index(earlier) < quiet
+
+    asked = client.get(f"/claims/{claim_id}/confirm-{action}")
+    body = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert f'<form method="post" action="/claims/{claim_id}/{action}"' in body
+    assert 'name="csrf_token"' in body
+    assert f'<a href="/claims/{claim_id}">Cancel</a>' in body
+    assert "This cannot be undone" in text(asked)
+    assert snapshot(demo, claim_id) == before
+
+
+@pytest.mark.parametrize("role, expected", [("billing_admin", 403), ("other_org_admin", 404), ("reviewer", 403)])
+def test_who_else_opens_the_page_that_asks(demo, role, expected):
+    claim_id = make_claim(demo, "submitted")
+    email, _ = ROLES[role]
+    assert sign_in(demo, email).get(f"/claims/{claim_id}/confirm-withdraw").status_code == expected
+
+
+def test_the_page_that_asks_sends_back_to_the_claim_once_the_action_is_gone(demo):
+    claim_id = make_claim(demo, "approved")
+    client = sign_in(demo, GINA)
+    response = client.get(f"/claims/{claim_id}/confirm-withdraw")
+    assert response.status_code == 302 and response.headers["Location"] == f"/claims/{claim_id}"
+    assert "that action is no longer possible" in text(client.get(f"/claims/{claim_id}"))
+
+
+def test_disassociate_without_a_reason_says_so_beside_the_reason(demo):
+    claim_id = make_claim(demo, "approved")
+    client = sign_in(demo, GINA)
+    before = snapshot(demo, claim_id)
+
+    refused = client.post(f"/claims/{claim_id}/disassociate", data={"reason": "  "})
+
+    body = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'aria-describedby="confirm-reason-hint confirm-reason-error"' in body and 'aria-invalid="true"' in body
+    assert '<small id="confirm-reason-error" class="error-message">Give a reason.</small>' in body
+    assert '<a href="#confirm-reason">Give a reason.</a>' in body  # the error summary
+    assert snapshot(demo, claim_id) == before
+
+
+def test_delete_draft_asks_first_and_cancel_goes_back_to_the_draft(demo):
+    client = sign_in(demo, GINA)
+    claim_id = Walker(client).new()
+    step = client.get(f"/claims/{claim_id}/wizard/customer").get_data(as_text=True)
+    assert f'action="/claims/{claim_id}/delete"' not in step
+    assert f'<a href="/claims/{claim_id}/confirm-delete" class="destructive">Delete draft</a>' in step
+    assert step.index('class="wizard-actions"') < step.index("confirm-delete")
+
+    asked = client.get(f"/claims/{claim_id}/confirm-delete").get_data(as_text=True)
+    assert f'<form method="post" action="/claims/{claim_id}/delete"' in asked
+    assert f'<a href="/claims/{claim_id}/resume">Cancel</a>' in asked
+    assert sign_in(demo, IAN).get(f"/claims/{claim_id}/confirm-delete").status_code == 404
+    assert claim_row(demo, claim_id) is not None
+
+
 def test_resubmit_moves_to_under_review_and_posts_the_reply_in_the_thread(demo):
     claim_id = make_claim(demo, "partner_action_required")
     client = sign_in(demo, BEA)

@@ -184,9 +184,9 @@ def test_htmx_gets_the_results_fragment_and_the_same_url_gets_the_page(filled):
     assert fragment.status_code == 200 and page.status_code == 200
     assert body.lstrip().startswith('<section id="results"')
     assert body.rstrip().endswith("</section>")
-    assert "<html" not in body and 'role="search"' not in body
+    assert "<html" not in body and "<search" not in body
     full = page.get_data(as_text=True)
-    assert "<html" in full and 'role="search"' in full and '<section id="results"' in full
+    assert "<html" in full and "<search" in full and '<section id="results"' in full
     assert claim_ids(fragment) == claim_ids(page) != []
     assert "HX-Request" in page.headers.get("Vary", "") and "HX-Request" in fragment.headers.get("Vary", "")
     # The address bar gets the tidy URL of what is shown (no empty filters), which loads it again.

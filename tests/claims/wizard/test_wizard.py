@@ -800,7 +800,12 @@ def test_home_lists_the_users_drafts_with_resume_and_delete(demo, gina):
     assert resume
     landing = gina.client.get(resume.group(1), follow_redirects=True)
     assert landing.request.path == f"/claims/{claim_id}/wizard/product"  # where the user left off
-    assert f'action="/claims/{claim_id}/delete"' in body
+    # Delete asks first, on a page of its own that holds the form and goes back home on Cancel.
+    confirm = re.search(rf'<a href="(/claims/{claim_id}/confirm-delete[^"]*)" class="destructive">Delete', body)
+    assert confirm
+    asked = text(gina.client.get(confirm.group(1).replace("&amp;", "&")))
+    assert f'action="/claims/{claim_id}/delete"' in asked and "This cannot be undone." in asked
+    assert re.search(r'<a href="/">Cancel</a>', asked)
     assert "Contoso Ltd" in body
     assert f"CPOR-{other:06d}" not in body  # another user's draft
 
