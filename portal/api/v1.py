@@ -26,6 +26,7 @@ from portal.claims.listing import claims as listing
 from portal.claims.errors import ClaimError
 from portal.claims.loader import PAGE_OPTIONS, ClaimNotFound, load, visible_claim
 from portal.extensions import csrf, db, login_manager
+from portal.request_guard import unreadable
 from portal.timeutil import utcnow
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
@@ -35,9 +36,22 @@ csrf.exempt(bp)  # bearer tokens only: see the module's docstring
 PUBLIC = frozenset({"api_v1.openapi", "api_v1.docs"})
 
 
+def _has_unreadable(value) -> bool:
+    if isinstance(value, str):
+        return unreadable(value)
+    if isinstance(value, dict):
+        return any(_has_unreadable(k) or _has_unreadable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unreadable(v) for v in value)
+    return False
+
+
 def _refuse_invalid(_request, _response, error, *_args):
     """SpecTree's hook before a view: a request its models refuse is a problem+json 422 that
-    lists each answer refused (instead of SpecTree's own error body)."""
+    lists each answer refused (instead of SpecTree's own error body). JSON text no field may
+    hold (a NUL, a lone surrogate) is refused as the request guard refuses it in forms."""
+    if request.is_json and _has_unreadable(request.get_json(silent=True)):
+        raise ApiProblem(400, "unreadable_input")
     if isinstance(error, ValidationError):
         raise ApiProblem(422, "invalid_request", errors=[
             {"field": ".".join(str(part) for part in e["loc"]), "code": e["type"], "message": e["msg"], "support": False}

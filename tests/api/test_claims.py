@@ -11,7 +11,20 @@ from portal.claims import comments, rules
 from portal.claims.labels import status_label
 from portal.claims.models import Claim, Comment
 from portal.extensions import db
-from tests.api.conftest import BEA, BILLIE, GINA, IAN, PAUL, RITA, WINGTIP, assert_problem, bearer, person, token_for
+from tests.api.conftest import (
+    BEA,
+    BILLIE,
+    GINA,
+    IAN,
+    PAUL,
+    RITA,
+    WINGTIP,
+    assert_problem,
+    bearer,
+    make_claim,
+    person,
+    token_for,
+)
 from tests.claims.conftest import (
     CONTOSO,
     complete_draft,
@@ -41,8 +54,9 @@ def test_every_claims_role_of_the_organization_reads_its_claim(demo, make_fabrik
 
 
 @pytest.mark.parametrize("email", PROSEWARE)
-def test_another_organizations_claim_is_404_exactly_like_a_missing_one(demo, make_fabrikam_claim, email):
-    claim_id = make_fabrikam_claim("under_review")
+def test_another_organizations_claim_is_404_exactly_like_a_missing_one(any_demo, email):
+    demo = any_demo
+    claim_id = make_claim(demo, "under_review")
     client, headers = demo.test_client(), bearer(token_for(demo, email, scope="read_write"))
     for url in _claim_endpoints(claim_id):
         theirs, missing = client.get(url, headers=headers), client.get(url.replace(str(claim_id), "999999"), headers=headers)
@@ -111,8 +125,9 @@ def test_the_billing_admin_may_not_withdraw_and_the_claim_says_so(demo, make_fab
     assert "withdraw" not in client.get(f"/api/v1/claims/{claim_id}", headers=bearer(token_for(demo, BEA))).get_json()["actions"]
 
 
-def test_the_list_filters_and_pages_by_key_with_a_next_link(demo, make_fabrikam_claim):
-    made = {make_fabrikam_claim("submitted", tenant=WINGTIP, activity=activity) for activity in ("presales", "usage")}
+def test_the_list_filters_and_pages_by_key_with_a_next_link(any_demo):
+    demo = any_demo
+    made = {make_claim(demo, "submitted", tenant=WINGTIP, activity=activity) for activity in ("presales", "usage")}
     client, headers = demo.test_client(), bearer(token_for(demo, GINA))
     seen, url = [], "/api/v1/claims?status=submitted&limit=1"
     while url:
@@ -219,3 +234,16 @@ def test_the_subscription_check_checks_the_tenant_first(demo):
 def test_a_check_with_unknown_fields_or_no_json_is_422(demo):
     assert_problem(_check(demo, "customer", {"tenant_id": WINGTIP, "domain": "x.com", "extra": 1}), 422, "invalid_request")
     assert_problem(_check(demo, "subscription", ["not", "an", "object"]), 422, "invalid_request")
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ud800"])
+def test_json_text_no_field_may_hold_is_400_before_anything_is_read(demo, make_fabrikam_claim, text):
+    claim_id = make_fabrikam_claim("submitted")
+    headers = bearer(token_for(demo, GINA, scope="read_write"), **{"Content-Type": "application/json"})
+    client = demo.test_client()
+    body = '{"body": "%s"}' % text.encode("unicode_escape").decode().replace("\\x00", "\\u0000")
+    assert_problem(client.post(f"/api/v1/claims/{claim_id}/comments", data=body, headers=headers), 400, "unreadable_input")
+    assert_problem(client.post("/api/v1/checks/customer", data='{"tenant_id": "%s", "domain": "x.com"}' % body[10:-2],
+                               headers=headers), 400, "unreadable_input")
+    with demo.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Comment).where(Comment.claim_id == claim_id)) == 0
