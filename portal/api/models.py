@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
@@ -37,3 +37,20 @@ class ApiToken(db.Model):
 
     def usable(self, now: datetime) -> bool:
         return self.revoked_at is None and self.expires_at > now
+
+
+class IdempotencyKey(db.Model):
+    """An ``Idempotency-Key`` a user sent with a POST, and the answer it got: a repeat with the
+    same key and request gets the same answer (``portal.api.idempotency``). Written in the same
+    transaction as what the request made, so a key is never kept without its result."""
+
+    __tablename__ = "api_idempotency_keys"
+    __table_args__ = (Index("uq_api_idempotency_keys_user_id_key", "user_id", "key", unique=True),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 of the method, path and body: the same key with another request is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None]
+    body: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

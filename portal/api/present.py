@@ -13,7 +13,7 @@ from portal.claims import rules
 from portal.claims.base import ClaimStatus
 from portal.claims.labels import consent_label, event_actor_label, event_label, reason_label, status_label
 from portal.claims.models import Claim, Comment
-from portal.claims.wizard.flow import build_form
+from portal.claims.wizard.flow import STEPS, Wizard, build_form
 from portal.claims.wizard.forms import Answers
 from portal.directory.models import SolutionArea
 
@@ -112,3 +112,31 @@ def check_subscription(user, data: schemas.SubscriptionCheck, today: date) -> sc
                                                      "product": "", "subscription_id": data.subscription_id}), {})
     form.full_validate(answers)
     return _result(form, {})
+
+
+# Drafts --------------------------------------------------------------------------------------
+
+
+def fill_draft(user, claim: Claim, answers: schemas.DraftAnswers, today: date) -> schemas.DraftResult:
+    """Keep the steps sent (as the wizard keeps what is typed), then check every step in the
+    wizard's order with its own forms, and copy what is established onto the claim as the
+    wizard's Next does. Steps sent in this request count against the look-up limit."""
+    wizard = Wizard(claim, user, today=today)
+    sent = {step: values.model_dump(exclude_none=True) for step, values in answers if values is not None}
+    for step, values in sent.items():
+        wizard.save(step, MultiDict(values))  # never too long: the schema bounds each answer
+    results, blocked = [], False
+    for step in STEPS[:-1]:
+        if wizard.stored(step) is None or blocked:
+            # As the wizard: a step is checked with what the steps before it established.
+            state = "not_answered" if wizard.stored(step) is None else "not_checked"
+            results.append(schemas.StepResult(step=step, state=state, errors=[]))
+            blocked = True
+            continue
+        checked = wizard.validate(step, interactive=step in sent)
+        blocked = not checked.valid
+        problems = _result(checked.form, {}).errors
+        results.append(schemas.StepResult(step=step, state="valid" if checked.valid else "invalid", errors=problems))
+    wizard.apply_to_claim()
+    first = next((r.step for r in results if r.state != "valid"), None)
+    return schemas.DraftResult(claim=detail(user, claim), steps=results, first_step_to_fix=first)

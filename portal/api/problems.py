@@ -45,6 +45,10 @@ DETAILS = {
     "too_large": _l("What you sent is larger than the server accepts."),
     "idempotency_key_invalid": _l("An Idempotency-Key has at most 64 letters, digits, “-” or “_”."),
     "comment_refused": _l("The comment was refused."),
+    "idempotency_key_reused": _l("This Idempotency-Key was already used with another request. Use a new key for "
+                                 "a new request."),
+    "too_many_drafts": _l("Too many claims in progress or started recently."),
+    "not_a_draft": _l("This claim is no longer a draft."),
     "rate_limited": _l("Too many requests with this token in a short time. Wait a minute and try again."),
     "unavailable": _l("The portal can't answer right now. Try again in a minute."),
     "server_error": _l("Something went wrong on our side. What you sent may or may not have been saved: check "

@@ -135,6 +135,71 @@ class CommentList(BaseModel):
     items: list[CommentOut]
 
 
+# Drafts: the wizard's answers, step by step, by the wizard's own field names --------------------
+
+
+class _Step(_Strict):
+    pass
+
+
+class CustomerAnswers(_Step):
+    tenant_id: str | None = Field(None, max_length=10000)
+    domain: str | None = Field(None, max_length=10000)
+
+
+class ProductAnswers(_Step):
+    solution_area: str | None = Field(None, max_length=10000)
+    product: str | None = Field(None, max_length=10000, description="A product or workload id on the tenant.")
+    subscription_id: str | None = Field(None, max_length=10000, description="Business Applications: instead of a product.")
+
+
+class ActivityAnswers(_Step):
+    activity: str | None = Field(None, max_length=10000)
+    solution_seller: str | None = Field(None, max_length=10000)
+    isv_product: str | None = Field(None, max_length=10000)
+
+
+class MpnAnswers(_Step):
+    mpn: str | None = Field(None, max_length=10000)
+
+
+class ContactsAnswers(_Step):
+    customer_name: str | None = Field(None, max_length=10000)
+    customer_title: str | None = Field(None, max_length=10000)
+    customer_email: str | None = Field(None, max_length=10000)
+    partner_name: str | None = Field(None, max_length=10000)
+    partner_email: str | None = Field(None, max_length=10000)
+
+
+class ProofAnswers(_Step):
+    description: str | None = Field(None, max_length=10000)
+    acknowledged_on: str | None = Field(None, max_length=10000, description="YYYY-MM-DD.")
+
+
+class DraftAnswers(_Strict):
+    """Any subset of the wizard's steps; a step sent replaces what the draft held for it."""
+
+    customer: CustomerAnswers | None = None
+    product: ProductAnswers | None = None
+    activity: ActivityAnswers | None = None
+    mpn: MpnAnswers | None = None
+    contacts: ContactsAnswers | None = None
+    proof: ProofAnswers | None = None
+
+
+class StepResult(BaseModel):
+    step: str
+    state: Literal["valid", "invalid", "not_answered", "not_checked"] = Field(
+        description="not_checked: answered, but an earlier step must be valid first.")
+    errors: list[FieldProblem]
+
+
+class DraftResult(BaseModel):
+    claim: ClaimDetail
+    steps: list[StepResult] = Field(description="Every step's check, in the wizard's order, with its reason codes.")
+    first_step_to_fix: str | None = Field(description="The first step not answered or not valid; null when ready.")
+
+
 # Checks ----------------------------------------------------------------------------------
 
 

@@ -18,11 +18,12 @@ from spectree.models import SecuritySchemeData
 
 from portal import ratelimit
 from portal.accounts.permissions import Permission, PermissionDenied, has_permission, require
-from portal.api import present, problems, schemas, tokens
+from portal.api import idempotency, present, problems, schemas, tokens
 from portal.api.models import TokenScope
 from portal.api.problems import ApiProblem
 from portal.claims import comments, lifecycle
 from portal.claims.listing import claims as listing
+from portal.claims.wizard import drafts
 from portal.claims.errors import ClaimError
 from portal.claims.loader import PAGE_OPTIONS, ClaimNotFound, load, visible_claim
 from portal.extensions import csrf, db, login_manager
@@ -161,6 +162,50 @@ def list_claims():
     following = (url_for("api_v1.list_claims", _external=True, **lq.params(after=found.next_cursor), **more)
                  if found.next_cursor else None)
     return schemas.ClaimList(items=[present.summary(claim) for claim in found.claims], next=following)
+
+
+@bp.post("/claims")
+@writes
+@spec.validate(json=schemas.DraftAnswers, tags=["drafts"],
+               resp=Response(HTTP_201=schemas.DraftResult, **_ERRORS, HTTP_422=schemas.Problem))
+def create_claim():
+    """Start a claim
+
+    A new draft from any subset of the wizard's answers, by the wizard's field names; every
+    step is checked as the wizard checks it, with its reason codes and messages. With an
+    `Idempotency-Key` header, a repeat with the same key and body answers the first response
+    again (with `Idempotent-Replayed: true`) and makes nothing; with another body, a 422.
+    Keys are kept 24 hours."""
+    require(current_user, Permission.FILE_CLAIMS)
+    reservation = idempotency.reserve(current_user)
+    if reservation.replay is not None:
+        status, body = reservation.replay
+        return current_app.json.response(body), status, {"Idempotent-Replayed": "true"}
+    try:
+        claim = drafts.start_draft(current_user)
+    except drafts.TooManyDrafts as error:
+        raise ApiProblem(429, "too_many_drafts", detail=str(error.message)) from None
+    result = present.fill_draft(current_user, claim, request.context.json, utcnow().date())
+    reservation.record(201, result.model_dump(mode="json"))
+    db.session.commit()
+    return result, 201
+
+
+@bp.patch("/claims/<int:claim_id>")
+@writes
+@spec.validate(json=schemas.DraftAnswers, resp=_responses(schemas.DraftResult, 404, 409, 422), tags=["drafts"])
+def update_claim(claim_id):
+    """Change a draft
+
+    Replaces the steps sent (any subset) on your draft and checks every step again, as the
+    wizard does. A submitted claim is 409: it is no longer a draft."""
+    try:
+        claim = drafts.draft_for(current_user, claim_id, for_update=True)
+    except ClaimError as error:
+        raise ApiProblem(409, "not_a_draft", detail=str(error.message)) from None
+    result = present.fill_draft(current_user, claim, request.context.json, utcnow().date())
+    db.session.commit()
+    return result
 
 
 @bp.get("/claims/<int:claim_id>")
