@@ -7,6 +7,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from portal.api.models import IdempotencyKey
 from portal.claims.base import ClaimStatus
 from portal.claims.models import Claim
 from portal.extensions import db
@@ -117,3 +118,16 @@ def test_an_unknown_step_or_field_is_422(demo):
                    422, "invalid_request")
     assert_problem(demo.test_client().post("/api/v1/claims", json={"customer": {"tenant": "x"}}, headers=headers),
                    422, "invalid_request")
+
+
+class TestDraftLimit:
+    @pytest.fixture
+    def app_overrides(self, tmp_path):
+        return {"DRAFTS_MAX": 0, "UPLOAD_FOLDER": str(tmp_path / "uploads")}
+
+    def test_the_wizards_draft_limit_holds_and_the_key_is_not_kept(self, demo):
+        headers = bearer(token_for(demo, GINA, scope="read_write"), **{"Idempotency-Key": "k1", "Accept-Language": "fr"})
+        body = assert_problem(demo.test_client().post("/api/v1/claims", json=ANSWERS, headers=headers), 429, "too_many_drafts")
+        assert "revendications" in body["detail"]
+        with demo.app_context():
+            assert db.session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
