@@ -9,6 +9,8 @@ from flask import Flask
 from portal import config, errors, hx, i18n, jobs, models, operations, request_guard, security, static_files, templating  # noqa: F401  (models: every table for Alembic)
 from portal.accounts import auth
 from portal.accounts.views import bp as accounts_bp
+from portal.api.v1 import bp as api_v1_bp
+from portal.api.views import bp as api_access_bp
 from portal.claims import tasks as claims_tasks  # noqa: F401  (the sweep's periodic job)
 from portal.claims.cli import claims_cli
 from portal.claims.views import bp as claims_bp
@@ -60,7 +62,7 @@ def create_app(overrides: dict | None = None, instance_path: str | None = None) 
     notifications_tasks.init_app(app)
     notifications.init_app(app)
 
-    for blueprint in (main_bp, accounts_bp, review_bp, claims_bp, consent_bp, notifications_bp):
+    for blueprint in (main_bp, accounts_bp, review_bp, claims_bp, consent_bp, notifications_bp, api_access_bp, api_v1_bp):
         app.register_blueprint(blueprint)
     app.cli.add_command(directory_cli)
     app.cli.add_command(claims_cli)

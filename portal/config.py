@@ -158,6 +158,8 @@ def load(instance_path: str) -> dict:
         "TENANT_LOOKUP_LIMIT": os.environ.get("TENANT_LOOKUP_LIMIT", "60 per minute"),
         # New drafts per user (each is stored from the first step), and drafts held at once.
         "DRAFT_RATE_LIMIT": os.environ.get("DRAFT_RATE_LIMIT", "10 per minute;100 per day"),
+        # Requests per API token (portal.api), whatever they ask.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "120 per minute;5000 per hour"),
         "DRAFTS_MAX": int(os.environ.get("DRAFTS_MAX", "100")),
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
         # Werkzeug's method for new password hashes. Tests set a cheap one; keep scrypt here.

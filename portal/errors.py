@@ -16,6 +16,7 @@ from portal.accounts.services import organization_admins
 from portal.claims.files.storage import StorageUnavailable, StoredFileMissing
 from portal.claims.loader import ClaimNotFound
 from portal import hx
+from portal.api import is_api_request, problems
 from portal.extensions import db
 from portal.operations import database_is_down, mark_database_down
 from portal.request_guard import BadInput
@@ -41,6 +42,8 @@ def _admins_to_contact():
 
 def init_app(app: Flask) -> None:
     def page(template, status, **context):
+        if is_api_request():
+            return problems.for_status(status), status  # /api/v1 answers problem+json, never a page
         if not database_is_down():
             try:
                 return render_template(template, **context), status
@@ -106,6 +109,12 @@ def init_app(app: Flask) -> None:
         rollback()
         return not_found(_error)
 
+    @app.errorhandler(405)
+    def method_not_allowed(error):
+        if is_api_request():
+            return problems.for_status(405)
+        return error
+
     @app.errorhandler(413)
     def too_large(_error):
         return page(
@@ -137,6 +146,8 @@ def init_app(app: Flask) -> None:
     def bad_input(error):
         """Refused before any view ran (``portal.request_guard``): nothing was read or written."""
         rollback()
+        if is_api_request():
+            return problems.response(400, "unreadable_input")
         messages = {
             "characters": _("What you sent contains a character that can't be saved, such as a NUL or another "
                             "invisible control character (sometimes pasted from another program). Remove it and "

@@ -15,6 +15,8 @@ from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from wtforms.i18n import messages_path
 
+from portal.api import is_api_request
+
 #: The cookie holding the language picked on this browser (a year: it outlives sessions).
 LOCALE_COOKIE = "cpor_locale"
 LOCALE_COOKIE_AGE = 365 * 24 * 3600
@@ -22,6 +24,9 @@ LOCALE_COOKIE_AGE = 365 * 24 * 3600
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if is_api_request() and request.accept_languages:
+        # A program says which language it wants on each request (its messages, its problems).
+        return request.accept_languages.best_match(languages) or languages[0]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = chosen_locale()

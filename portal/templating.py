@@ -42,6 +42,7 @@ _NAV = (
     (_l("Claims"), "claims.index", Permission.VIEW_CLAIMS),
     (_l("Incentives"), "accounts.incentives", Permission.MANAGE_INCENTIVES),
     (_l("Users"), "accounts.users", Permission.MANAGE_USERS),
+    (_l("API access"), "api_access.page", Permission.USE_API),
 )
 
 

@@ -28,6 +28,8 @@ class Permission(StrEnum):
     MANAGE_INCENTIVES = "manage_incentives"
     MANAGE_USERS = "manage_users"
     REVIEW = "review"
+    #: Personal API tokens and /api/v1 (portal.api): for roles that work on claims.
+    USE_API = "use_api"
 
 
 class Role(StrEnum):
@@ -46,6 +48,7 @@ _CLAIM_WORK = {
     Permission.SUBMIT_CLAIMS,
     Permission.DISPUTE_CLAIMS,
     Permission.COMMENT,
+    Permission.USE_API,
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {

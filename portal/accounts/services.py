@@ -13,6 +13,7 @@ from portal.accounts.auth import hash_password, verify_password
 from portal.accounts.emails import lookup_form
 from portal.accounts.models import AccountKind, Mpn, MpnEvent, Organization, User  # noqa: F401
 from portal.accounts.permissions import ASSIGNABLE_ROLES, Permission, Role, require
+from portal.api import tokens as api_tokens
 from portal.extensions import db, run_core
 
 
@@ -194,6 +195,8 @@ def set_active(actor: User, user_id: int, active: bool) -> User:
     if user.active != active:
         user.active = active
         user.end_sessions()  # neither a session from before nor a copy of it works again
+        if not active:
+            api_tokens.revoke_all(user.id)  # nor an API token, even after a reactivation
     db.session.flush()
     return user
 

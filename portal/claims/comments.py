@@ -43,7 +43,8 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _usable_nonce(nonce: str | None) -> str | None:
+def usable_nonce(nonce: str | None) -> str | None:
+    """The key when it is one ``new_nonce`` could have made (the API's Idempotency-Key too), else None."""
     return nonce if nonce and len(nonce) <= NONCE_MAX and _NONCE.match(nonce) else None
 
 
@@ -55,7 +56,7 @@ def post_once(user, claim: Claim, body: str, kind: str = "comment", nonce: str |
     body = (body or "").replace("\r\n", "\n").strip()
     if not can_comment(user, claim):
         raise ClaimError(_l("You can't comment on this claim."))
-    nonce = _usable_nonce(nonce)
+    nonce = usable_nonce(nonce)
     if nonce is not None:
         existing = _by_nonce(user, claim, nonce)
         if existing is not None:
