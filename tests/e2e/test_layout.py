@@ -260,8 +260,7 @@ def _walk_the_wizard(pages: Pages, world: World, tmp_path) -> int:
     pages.check("wizard-proof-errors")
     proof = tmp_path / f"signed-workshop-minutes-and-adoption-plan-{pages.width}.pdf"
     proof.write_bytes(b"%PDF-1.7\n%%EOF\n")
-    page.locator("#files").set_input_files(proof)
-    page.locator("#upload-button").click()
+    page.locator("#files").set_input_files(proof)  # choosing uploads it (issue 12, trap 1)
     expect(page.locator("#files-region .file-list")).to_contain_text(proof.name)
     expect_settled(page)
     pages.check("wizard-proof-uploaded")

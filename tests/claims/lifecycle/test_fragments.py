@@ -38,7 +38,7 @@ def _history(page: str) -> str:
 
 
 def _review_history(page: str) -> str:
-    match = re.search(r'<table class="history-table">(.*?)</table>', page, re.S)
+    match = re.search(r'<table class="history-table[^"]*">(.*?)</table>', page, re.S)
     assert match, page
     return match.group(1)
 
