@@ -429,3 +429,15 @@ def test_taking_a_claim_from_a_previous_page_returns_to_it(app, world, reviewer)
     assert rows(back) == rows(second)
     here = re.search(r'name="next" value="([^"]+)"', back.get_data(as_text=True)).group(1).replace("&amp;", "&")
     assert here == previous_link(reviewer.get(next_link(second)))
+
+
+def test_the_filters_and_rows_follow_the_reviewers_language(app, world, reviewer):
+    """The filter choices' HTML and the rows' labels are remembered per process, by locale: a
+    reviewer who switches to French gets them in French, not the English ones seen first."""
+    english = reviewer.get("/review/?status=submitted")
+    assert re.search(r'<option selected value="submitted">Submitted</option>', english.get_data(as_text=True))
+    switched = reviewer.post("/language", data={"locale": "fr", "next": "/review/", "csrf_token": form_token(english)})
+    assert switched.status_code == 302
+    french = reviewer.get("/review/?status=submitted").get_data(as_text=True)
+    assert re.search(r'<option selected value="submitted">Soumise</option>', french)
+    assert "Submitted" not in french

@@ -8,15 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import url_for
 from flask_babel import get_locale
 
 from portal.claims.base import SETTLED_STATUSES, claim_number
 from portal.claims.labels import ACTIVITY_LABELS, STATUS_LABELS
 from portal.i18n import format_day
-
-#: A claim ID no real claim has, put in a URL to find where the ID goes.
-_PLACEHOLDER = 987_654_321_012
+from portal.templating import claim_url_maker
 
 _TRANSLATED: dict[tuple[int, str], dict] = {}
 
@@ -52,21 +49,13 @@ class Shown:
     reviewer: str | None = None
 
 
-def _url_maker(endpoint: str):
-    parts = url_for(endpoint, claim_id=_PLACEHOLDER).split(str(_PLACEHOLDER))
-    if len(parts) != 2:
-        return lambda claim_id: url_for(endpoint, claim_id=claim_id)
-    head, tail = parts
-    return lambda claim_id: f"{head}{int(claim_id)}{tail}"
-
-
 def shown(rows, endpoint: str, settled_due: bool = True) -> list[Shown]:
     """``rows`` (plain rows with the claim's ``id``, ``status``, ``activity``,
     ``in_arbitration`` and any of ``customer``, ``product``, ``mpn_id``, ``partner``,
     ``due_on``, ``reviewer_id``, ``reviewer``) as their rows show them, linked to ``endpoint``.
     Without ``settled_due`` a settled claim (approved, closed) shows no due date, as on the
     claims list."""
-    url = _url_maker(endpoint)
+    url = claim_url_maker(endpoint)
     statuses, activities = translated(STATUS_LABELS), translated(ACTIVITY_LABELS)
     result = []
     for row in rows:
