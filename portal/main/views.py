@@ -5,6 +5,7 @@ from portal import operations
 from portal.accounts.permissions import has_association_access
 from portal.claims import lifecycle
 from portal.claims.listing import claims as listing
+from portal.claims.listing import rows
 from portal.claims.wizard import drafts
 
 bp = Blueprint("main", __name__)
@@ -21,9 +22,9 @@ def home():
     return render_template(
         "main/home.html",
         drafts=drafts.drafts_of(current_user),
-        claims=listing.recent_claims(current_user, limit=10),
+        claims=rows.shown(listing.recent_claims(current_user, limit=10), "claims.show"),
         counts=listing.status_counts(current_user),
-        needing_action=listing.needing_action(current_user),
+        needing_action=rows.shown(listing.needing_action(current_user), "claims.show"),
     )
 
 

@@ -3,10 +3,11 @@ lifecycle checks every rule again; these give the reviewer the message beside th
 from __future__ import annotations
 
 from portal.i18n import lazy_gettext as _l
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, SelectMultipleField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select
 
 from portal.claims.base import REVIEWER_REJECTION_REASONS
 from portal.claims.comments import MAX_LENGTH
@@ -15,12 +16,66 @@ from portal.directory.models import SolutionArea
 from portal.review.services import FILTER_STATUSES, QueueFilters
 
 
+def _per_locale(make):
+    """``make``'s choices, built and translated once per process and locale (they never change
+    while the process runs; the queue's filters are rendered on every queue page)."""
+    built: dict[str, list[SelectChoice]] = {}
+
+    def choices():
+        locale = str(get_locale())
+        found = built.get(locale)
+        if found is None:
+            found = built[locale] = [SelectChoice(c.value, str(c.label)) for c in make()]
+        return found
+
+    return choices
+
+
+@_per_locale
 def _status_choices():
     return [SelectChoice("", _l("Waiting for a decision"))] + [SelectChoice(s.value, status_label(s)) for s in FILTER_STATUSES]
 
 
+@_per_locale
 def _area_choices():
     return [SelectChoice("", _l("All solution areas"))] + [SelectChoice(a.value, area_label(a)) for a in SolutionArea]
+
+
+@_per_locale
+def _arbitration_choices():
+    return [
+        SelectChoice("", _l("With or without arbitration")),
+        SelectChoice("yes", _l("In arbitration")),
+        SelectChoice("no", _l("Not in arbitration")),
+    ]
+
+
+@_per_locale
+def _assigned_choices():
+    return [
+        SelectChoice("", _l("Any reviewer or none")),
+        SelectChoice("mine", _l("Me")),
+        SelectChoice("unassigned", _l("No reviewer yet")),
+    ]
+
+
+class RememberedSelect(Select):
+    """WTForms' select, its HTML remembered per process by everything it depends on (the
+    field's name, id, value and attributes, and the locale of its translated choices): for
+    fields whose choices are fixed per locale."""
+
+    _rendered: dict[tuple, str] = {}
+    _MAX = 4096
+
+    def __call__(self, field, **kwargs):
+        key = (field.name, field.id, field.data, str(get_locale()), tuple(sorted(kwargs.items())),
+               bool(field.flags.required))
+        html = self._rendered.get(key)
+        if html is None:
+            html = super().__call__(field, **kwargs)
+            if len(self._rendered) < self._MAX:
+                self._rendered[key] = html
+        return html
 
 
 class QueueFilterForm(FlaskForm):
@@ -29,26 +84,10 @@ class QueueFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField(_l("Status"), choices=_status_choices, default="")
-    solution_area = SelectField(_l("Solution area"), choices=_area_choices, default="")
-    arbitration = SelectField(
-        _l("Arbitration"),
-        choices=[
-            SelectChoice("", _l("With or without arbitration")),
-            SelectChoice("yes", _l("In arbitration")),
-            SelectChoice("no", _l("Not in arbitration")),
-        ],
-        default="",
-    )
-    assigned = SelectField(
-        _l("Held by"),
-        choices=[
-            SelectChoice("", _l("Any reviewer or none")),
-            SelectChoice("mine", _l("Me")),
-            SelectChoice("unassigned", _l("No reviewer yet")),
-        ],
-        default="",
-    )
+    status = SelectField(_l("Status"), choices=_status_choices, default="", widget=RememberedSelect())
+    solution_area = SelectField(_l("Solution area"), choices=_area_choices, default="", widget=RememberedSelect())
+    arbitration = SelectField(_l("Arbitration"), choices=_arbitration_choices, default="", widget=RememberedSelect())
+    assigned = SelectField(_l("Held by"), choices=_assigned_choices, default="", widget=RememberedSelect())
 
     def clean(self) -> None:
         """Validate, and forget any value that is not one of the choices (a hand-edited URL)."""

@@ -3,6 +3,8 @@ arbitration view. Views parse the request, call ``portal.claims.actions`` (the o
 status changes), commit once, and redirect."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -12,6 +14,7 @@ from portal import hx
 from portal.accounts.permissions import reviewer_required
 from portal.claims import actions, lifecycle, page
 from portal.claims.errors import ClaimChanged, ClaimError
+from portal.claims.listing import rows
 from portal.claims.loader import claim_or_404, deadlines_on_read
 from portal.claims.views.claim import thread_context
 from portal.extensions import db
@@ -40,7 +43,7 @@ def queue():
     before = None if after else request.args.get("before") or None
     context = {
         "form": form,
-        "page": services.queue(form.filters(current_user.id), after=after, before=before),
+        "page": _shown(services.queue(form.filters(current_user.id), after=after, before=before)),
         "today": services.today(),
         "takeable": lifecycle.takeable,
         "filtered": form.query_args(),
@@ -51,6 +54,11 @@ def queue():
         # The address bar shows the filters that apply, without the empty ones the form sent.
         return hx.response(render_template("review/_results.html", **context), push_url=context["here"])
     return render_template("review/queue.html", **context)
+
+
+def _shown(found: services.QueuePage) -> services.QueuePage:
+    """The page's rows as the queue shows them (number, link, labels, due date worked out once)."""
+    return replace(found, claims=rows.shown(found.claims, "review.claim"))
 
 
 # The claim page ----------------------------------------------------------------------------

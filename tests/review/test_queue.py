@@ -238,10 +238,12 @@ def test_a_page_makes_the_same_number_of_queries_whatever_its_size(any_app, any_
             db.session.expunge_all()
             with statements:
                 page = services.queue(QueueFilters(), limit=size)
-                # Everything a row shows is loaded: reading it runs no query.
+                # Everything a row shows is read in the page's statement, as plain values:
+                # reading it runs no query.
                 for claim in page.claims:
-                    (claim.organization.name, claim.tenant.name, claim.product.name,
-                     claim.reviewer.name if claim.reviewer else None)
+                    assert claim.partner and claim.customer and claim.product
+                    (claim.status, claim.activity, claim.due_on, claim.in_arbitration, claim.reviewer_id,
+                     claim.reviewer)
             counts[size] = len(statements.statements)
             assert len(page.claims) == size
             assert not statements.offsets()
@@ -427,3 +429,15 @@ def test_taking_a_claim_from_a_previous_page_returns_to_it(app, world, reviewer)
     assert rows(back) == rows(second)
     here = re.search(r'name="next" value="([^"]+)"', back.get_data(as_text=True)).group(1).replace("&amp;", "&")
     assert here == previous_link(reviewer.get(next_link(second)))
+
+
+def test_the_filters_and_rows_follow_the_reviewers_language(app, world, reviewer):
+    """The filter choices' HTML and the rows' labels are remembered per process, by locale: a
+    reviewer who switches to French gets them in French, not the English ones seen first."""
+    english = reviewer.get("/review/?status=submitted")
+    assert re.search(r'<option selected value="submitted">Submitted</option>', english.get_data(as_text=True))
+    switched = reviewer.post("/language", data={"locale": "fr", "next": "/review/", "csrf_token": form_token(english)})
+    assert switched.status_code == 302
+    french = reviewer.get("/review/?status=submitted").get_data(as_text=True)
+    assert re.search(r'<option selected value="submitted">Soumise</option>', french)
+    assert "Submitted" not in french

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import String, bindparam, false, func, literal, or_, select, union_all
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from portal.accounts.models import Mpn, Organization
 from portal.claims.base import ClaimStatus
@@ -216,8 +216,30 @@ class Page:
 
 
 def page(user, lq: ListQuery, size: int = PAGE_SIZE) -> Page:
-    """One page of the list, after ``lq.after`` or before ``lq.before``."""
+    """One page of the list, after ``lq.after`` or before ``lq.before``, as whole claims (the API)."""
     result = pager.page(_filtered(user, lq), ORDERS[lq.sort], lq.after, size, _ROW_OPTIONS, before=lq.before)
+    return Page(result.rows, result.next_cursor, lq, result.previous_cursor)
+
+
+def _row_columns():
+    """What a row of the list page shows (and the sort columns its cursors hold), read as plain
+    rows in the page's one statement. The directory's tables are joined under aliases, so that
+    a search's subqueries on them still correlate with the claim alone."""
+    tenant, product, mpn, organization = aliased(Tenant), aliased(Product), aliased(Mpn), aliased(Organization)
+    return (select(Claim.id, Claim.status, Claim.in_arbitration, Claim.activity, Claim.due_on, Claim.submitted_at,
+                   Claim.customer_name, tenant.name.label("customer"), product.name.label("product"), mpn.mpn_id,
+                   organization.name.label("partner"))
+            .select_from(Claim)
+            .outerjoin(tenant, tenant.tenant_id == Claim.tenant_id)
+            .outerjoin(product, product.id == Claim.product_id)
+            .outerjoin(mpn, mpn.id == Claim.mpn_pk)
+            .join(organization, organization.id == Claim.organization_id))
+
+
+def row_page(user, lq: ListQuery, size: int = PAGE_SIZE) -> Page:
+    """``page`` as plain rows of what the list page shows (``portal.claims.listing.rows``)."""
+    result = pager.page(_filtered(user, lq, _row_columns()), ORDERS[lq.sort], lq.after, size, rows=True,
+                        before=lq.before)
     return Page(result.rows, result.next_cursor, lq, result.previous_cursor)
 
 
@@ -257,29 +279,35 @@ def status_counts(user) -> dict[str, int]:
     return dict(db.session.execute(query.group_by(Claim.status)).all())
 
 
-def needing_action(user, limit: int = 10) -> list[Claim]:
+def _home_rows():
+    """What the home page's rows show, as plain rows: the claim's own columns, its customer's
+    and its product's names."""
+    return (select(Claim.id, Claim.status, Claim.in_arbitration, Claim.activity, Claim.due_on,
+                   Tenant.name.label("customer"), Product.name.label("product"))
+            .select_from(Claim)
+            .outerjoin(Tenant, Tenant.tenant_id == Claim.tenant_id)
+            .outerjoin(Product, Product.id == Claim.product_id))
+
+
+def needing_action(user, limit: int = 10) -> list:
     """The organization's claims waiting for the partner, soonest deadline first: information
-    requested, and rejections that can still be disputed."""
+    requested, and rejections that can still be disputed (plain rows, see ``_home_rows``)."""
     query = (
-        select(Claim)
+        _home_rows()
         .where(Claim.organization_id == user.organization_id,
                or_(Claim.status == ClaimStatus.PARTNER_ACTION_REQUIRED,
                    (Claim.status == ClaimStatus.REJECTED) & Claim.dispute_used.is_(False)))
-        .options(joinedload(Claim.tenant), joinedload(Claim.product))
         .order_by(Claim.due_on, Claim.id)
         .limit(limit)
     )
-    return list(db.session.scalars(query))
+    return db.session.execute(query).all()
 
 
-def recent_claims(user, limit: int = 50) -> list[Claim]:
-    """The organization's submitted claims, newest first."""
-    return list(
-        db.session.scalars(
-            select(Claim)
-            .where(Claim.organization_id == user.organization_id, Claim.status != ClaimStatus.DRAFT)
-            .options(joinedload(Claim.tenant), joinedload(Claim.product))
-            .order_by(Claim.id.desc())
-            .limit(limit)
-        )
-    )
+def recent_claims(user, limit: int = 50) -> list:
+    """The organization's submitted claims, newest first (plain rows, see ``_home_rows``)."""
+    return db.session.execute(
+        _home_rows()
+        .where(Claim.organization_id == user.organization_id, Claim.status != ClaimStatus.DRAFT)
+        .order_by(Claim.id.desc())
+        .limit(limit)
+    ).all()

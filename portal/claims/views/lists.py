@@ -9,6 +9,7 @@ from portal.accounts.permissions import Permission, permission_required
 from portal.accounts.services import organization_mpn_ids
 from portal.claims.base import Activity, ClaimStatus
 from portal.claims.listing import claims as listing
+from portal.claims.listing import rows
 from portal.claims.listing.export import csv_chunks
 from portal.claims.loader import deadlines_on_read
 from portal.claims.views.blueprint import bp
@@ -21,7 +22,9 @@ def index():
     """The claims list; an htmx request from its filter form gets the results only, and the
     URL it pushes loads the same page without htmx."""
     lq = listing.ListQuery.from_args(request.args)
-    context = {"page": listing.page(current_user, lq), "lq": lq, "mpns": _mpn_choices(),
+    found = listing.row_page(current_user, lq)
+    found.claims = rows.shown(found.claims, "claims.show", settled_due=False)
+    context = {"page": found, "lq": lq, "mpns": _mpn_choices(),
                "mpn_typed": current_user.is_reviewer, "statuses": list(ClaimStatus)[1:], "activities": list(Activity)}
     if hx.wants_fragment():
         # The address bar shows the tidy URL of this list (no empty filters), which loads
