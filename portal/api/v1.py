@@ -21,10 +21,11 @@ from portal.accounts.permissions import Permission, PermissionDenied, has_permis
 from portal.api import idempotency, present, problems, schemas, tokens
 from portal.api.models import TokenScope
 from portal.api.problems import ApiProblem
-from portal.claims import comments, lifecycle
+from portal.claims import actions, comments, lifecycle
+from portal.claims.files import service as files
 from portal.claims.listing import claims as listing
 from portal.claims.wizard import drafts
-from portal.claims.errors import ClaimError
+from portal.claims.errors import ClaimChanged, ClaimError, DuplicateClaim, FilesRefused, StepInvalid
 from portal.claims.loader import PAGE_OPTIONS, ClaimNotFound, load, visible_claim
 from portal.extensions import csrf, db, login_manager
 from portal.request_guard import unreadable
@@ -115,6 +116,33 @@ def writes(view):
     return view
 
 
+def once(make):
+    """Run ``make`` (which answers a model and a status) once per ``Idempotency-Key``: a repeat
+    with the same key and request answers the first response again, marked
+    ``Idempotent-Replayed: true``, and does nothing; with another request, a 422. The key is
+    kept with what the request did, in its transaction: a request refused keeps no key."""
+    reservation = idempotency.reserve(current_user)
+    if reservation.replay is not None:
+        status, body = reservation.replay
+        return current_app.json.response(body), status, {"Idempotent-Replayed": "true"}
+    answer, status = make()
+    reservation.record(status, answer.model_dump(mode="json"))
+    db.session.commit()
+    return answer, status
+
+
+#: Said of every POST in the OpenAPI document.
+IDEMPOTENT = ("\n\nWith an `Idempotency-Key` header (at most 64 letters, digits, `-` or `_`), a repeat with the "
+              "same key and body answers the first response again (with `Idempotent-Replayed: true`) and does "
+              "nothing; with another body, a 422 `idempotency_key_reused`. Keys are kept 24 hours.")
+
+
+def idempotent(view):
+    """Adds what an ``Idempotency-Key`` does to the endpoint's description."""
+    view.__doc__ = (view.__doc__ or "").rstrip() + IDEMPOTENT
+    return view
+
+
 @bp.before_request
 def read_only_tokens_only_read():
     token = g.get("api_token")
@@ -134,6 +162,13 @@ def claim_not_found(_error):
     """Another organization's claim, or one that doesn't exist: the same 404, as on the pages."""
     db.session.rollback()
     return problems.response(404, "not_found")
+
+
+@bp.errorhandler(ClaimChanged)
+def claim_changed(_error):
+    """Another request moved the claim while this one acted: nothing of this one was written."""
+    db.session.rollback()
+    return problems.response(409, "claim_changed")
 
 
 @bp.errorhandler(PermissionDenied)
@@ -168,27 +203,22 @@ def list_claims():
 @writes
 @spec.validate(json=schemas.DraftAnswers, tags=["drafts"],
                resp=Response(HTTP_201=schemas.DraftResult, **_ERRORS, HTTP_422=schemas.Problem))
+@idempotent
 def create_claim():
     """Start a claim
 
     A new draft from any subset of the wizard's answers, by the wizard's field names; every
-    step is checked as the wizard checks it, with its reason codes and messages. With an
-    `Idempotency-Key` header, a repeat with the same key and body answers the first response
-    again (with `Idempotent-Replayed: true`) and makes nothing; with another body, a 422.
-    Keys are kept 24 hours."""
+    step is checked as the wizard checks it, with its reason codes and messages."""
     require(current_user, Permission.FILE_CLAIMS)
-    reservation = idempotency.reserve(current_user)
-    if reservation.replay is not None:
-        status, body = reservation.replay
-        return current_app.json.response(body), status, {"Idempotent-Replayed": "true"}
-    try:
-        claim = drafts.start_draft(current_user)
-    except drafts.TooManyDrafts as error:
-        raise ApiProblem(429, "too_many_drafts", detail=str(error.message)) from None
-    result = present.fill_draft(current_user, claim, request.context.json, utcnow().date())
-    reservation.record(201, result.model_dump(mode="json"))
-    db.session.commit()
-    return result, 201
+
+    def make():
+        try:
+            claim = drafts.start_draft(current_user)
+        except drafts.TooManyDrafts as error:
+            raise ApiProblem(429, "too_many_drafts", detail=str(error.message)) from None
+        return present.fill_draft(current_user, claim, request.context.json, utcnow().date()), 201
+
+    return once(make)
 
 
 @bp.patch("/claims/<int:claim_id>")
@@ -235,26 +265,128 @@ def list_comments(claim_id):
 @bp.post("/claims/<int:claim_id>/comments")
 @writes
 @spec.validate(json=schemas.CommentIn, tags=["claims"],
-               resp=Response(HTTP_201=schemas.CommentOut, HTTP_200=schemas.CommentOut, **_ERRORS,
-                             HTTP_404=schemas.Problem, HTTP_422=schemas.Problem))
+               resp=Response(HTTP_201=schemas.CommentOut, **_ERRORS, HTTP_404=schemas.Problem, HTTP_422=schemas.Problem))
+@idempotent
 def post_comment(claim_id):
     """Comment on a claim
 
-    Adds a comment to the thread (201), as the claim's page does. With an `Idempotency-Key`
-    header, a repeat with the same key answers the comment the first one added (200) and adds
-    nothing."""
+    Adds a comment to the thread (201), as the claim's page does."""
     require(current_user, Permission.COMMENT)
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and comments.usable_nonce(key) is None:
-        raise ApiProblem(422, "idempotency_key_invalid")
-    claim = visible_claim(current_user, claim_id, for_update=True)
-    try:
-        item, added = comments.post_once(current_user, claim, request.context.json.body, nonce=key)
-    except ClaimError as error:
-        raise ApiProblem(422, "comment_refused", detail=str(error.message)) from None
-    answer = present.comment(item)  # before the commit, which expires what it read
-    db.session.commit()
-    return answer, 201 if added else 200
+
+    def make():
+        claim = visible_claim(current_user, claim_id, for_update=True)
+        try:
+            # The key is also the comment's one-time key, as the page's form sends one.
+            item, _added = comments.post_once(current_user, claim, request.context.json.body,
+                                              nonce=request.headers.get(idempotency.HEADER))
+        except ClaimError as error:
+            raise ApiProblem(422, "comment_refused", detail=str(error.message)) from None
+        return present.comment(item), 201
+
+    return once(make)
+
+
+# What partners do to a claim -----------------------------------------------------------------
+
+
+def _claim_answer(claim_id):
+    """The claim as GET /claims/{id} answers it, read again after what was done."""
+    return present.detail(current_user, visible_claim(current_user, claim_id, options=PAGE_OPTIONS))
+
+
+@bp.post("/claims/<int:claim_id>/submit")
+@writes
+@spec.validate(json=schemas.SubmitIn, resp=_responses(schemas.ClaimDetail, 404, 409, 422), tags=["drafts"])
+@idempotent
+def submit_claim(claim_id):
+    """Submit a draft
+
+    The wizard's submission, with its checks: every step is checked again against the directory
+    as it is now (422 `step_invalid`, naming the step in `errors`), the attestation is needed
+    (422 `attestation_required`), and a second open claim of your organization for the same
+    customer, product and activity is refused (409 `duplicate_claim`). A claim already submitted
+    is 409 `not_a_draft`. Answers the submitted claim."""
+    require(current_user, Permission.SUBMIT_CLAIMS)
+
+    def make():
+        try:
+            drafts.draft_for(current_user, claim_id)
+            claim = drafts.submit(current_user, claim_id, attested=request.context.json.attest)
+        except StepInvalid as error:
+            if error.step == "review":
+                raise ApiProblem(422, "attestation_required", detail=str(error.message)) from None
+            raise ApiProblem(422, "step_invalid", detail=str(error.message), errors=[
+                {"field": error.step, "code": "step_invalid", "message": str(error.message), "support": False}]) from None
+        except DuplicateClaim as error:
+            raise ApiProblem(409, "duplicate_claim", detail=str(error.message)) from None
+        except ClaimError as error:
+            raise ApiProblem(409, "not_a_draft", detail=str(error.message)) from None
+        return _claim_answer(claim.id), 200
+
+    return once(make)
+
+
+def _partner_action(claim_id, action, permission, do):
+    """One of the claim page's partner actions, when the lifecycle offers it to the user now
+    (409 ``action_not_allowed`` otherwise), through the page's own service."""
+    require(current_user, permission)
+
+    def make():
+        claim = load(current_user, claim_id)
+        if action not in lifecycle.partner_actions(current_user, claim, utcnow().date()):
+            raise ApiProblem(409, "action_not_allowed")
+        try:
+            do()
+        except FilesRefused:
+            raise
+        except ClaimChanged:
+            raise
+        except ClaimError as error:
+            raise ApiProblem(422, "action_refused", detail=str(error.message)) from None
+        return _claim_answer(claim_id), 200
+
+    return once(make)
+
+
+@bp.post("/claims/<int:claim_id>/withdraw")
+@writes
+@spec.validate(resp=_responses(schemas.ClaimDetail, 404, 409, 422), tags=["claims"])
+@idempotent
+def withdraw_claim(claim_id):
+    """Withdraw a claim
+
+    A submitted claim not yet under review is closed as withdrawn, as its page's Withdraw
+    does (global and incentives admins). Any other status is 409 `action_not_allowed`."""
+    return _partner_action(claim_id, "withdraw", Permission.WITHDRAW_CLAIMS,
+                           lambda: actions.withdraw(current_user, claim_id))
+
+
+@bp.post("/claims/<int:claim_id>/dispute")
+@writes
+@spec.validate(json=schemas.DisputeIn, resp=_responses(schemas.ClaimDetail, 404, 409, 422), tags=["claims"])
+@idempotent
+def dispute_claim(claim_id):
+    """Dispute a rejection
+
+    Once, within 30 days of the rejection, with a justification or new proof of execution
+    uploaded since the rejection (POST /claims/{id}/files), or both (422 `action_refused`
+    with neither). Otherwise 409 `action_not_allowed`."""
+    return _partner_action(claim_id, "dispute", Permission.DISPUTE_CLAIMS,
+                           lambda: actions.dispute(current_user, claim_id, request.context.json.justification))
+
+
+@bp.post("/claims/<int:claim_id>/reply")
+@writes
+@spec.validate(json=schemas.ReplyIn, resp=_responses(schemas.ClaimDetail, 404, 409, 422), tags=["claims"])
+@idempotent
+def reply_to_claim(claim_id):
+    """Answer a request for information
+
+    When a reviewer asked for more (partner action required): change the draft's answers with
+    the files endpoints as needed, then reply; the claim goes back to review, as its page's
+    Resubmit does. Otherwise 409 `action_not_allowed`."""
+    return _partner_action(claim_id, "resubmit", Permission.EDIT_CLAIMS,
+                           lambda: actions.resubmit(current_user, claim_id, request.context.json.reply))
 
 
 # Checks --------------------------------------------------------------------------------------
