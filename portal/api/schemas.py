@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from portal.claims.base import Activity, ClaimStatus
 from portal.claims.listing.claims import SORTS
@@ -266,6 +267,12 @@ class FilesResult(BaseModel):
 
 
 class FilesIn(BaseModel):
-    """multipart/form-data: one or more parts named ``files``."""
+    """multipart/form-data: one or more parts named ``files``, each a file of proof of execution."""
 
-    files: list[bytes] = Field(description="The files (proof of execution), one part each.")
+    files: list[BaseFile] = Field(description="The files, one part each; their content decides their type "
+                                              "(PDF, image, email, Office document, ZIP of these).")
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return value if isinstance(value, list) else [value]

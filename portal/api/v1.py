@@ -389,6 +389,66 @@ def reply_to_claim(claim_id):
                            lambda: actions.resubmit(current_user, claim_id, request.context.json.reply))
 
 
+# Files ---------------------------------------------------------------------------------------
+
+
+def _file(row) -> schemas.FileOut:
+    return schemas.FileOut(id=row.id, filename=row.filename, kind=row.kind, content_type=row.content_type,
+                           size=row.size, sha256=row.sha256, created_at=row.created_at)
+
+
+@bp.post("/claims/<int:claim_id>/files")
+@writes
+@spec.validate(form=schemas.FilesIn, tags=["files"],
+               resp=Response(HTTP_201=schemas.FilesResult, **_ERRORS, HTTP_404=schemas.Problem, HTTP_409=schemas.Problem,
+                             HTTP_413=schemas.Problem, HTTP_422=schemas.Problem))
+@idempotent
+def add_files(claim_id):
+    """Add files
+
+    Proof of execution for your draft, for a claim whose reviewer asked for more, or for a
+    rejection you are about to dispute: the same checks and limits as the portal's pages (the
+    content decides the type, whatever the name; at most 5 files a claim, 10 MB a file). Each
+    file refused is listed with why; when none was added, a 422 `files_refused`. Another
+    status is 409 `action_not_allowed`."""
+    require(current_user, Permission.FILE_CLAIMS)
+    sent = request.context.form
+    if sent is None or not any(upload and upload.filename for upload in sent.files):
+        raise ApiProblem(422, "files_missing")
+
+    def make():
+        try:
+            outcome = files.add_files(current_user, claim_id, sent.files)
+        except ClaimError as error:
+            raise ApiProblem(409, "action_not_allowed", detail=str(error.message)) from None
+        refused = [schemas.FileRefused(filename=name, reason=reason) for name, reason in outcome.refused]
+        if not outcome.added:
+            raise ApiProblem(422, "files_refused", errors=[
+                {"field": "files", "code": "file_refused", "message": f"{r.filename}: {r.reason}", "support": False}
+                for r in refused])
+        return schemas.FilesResult(added=[_file(row) for row in outcome.added], refused=refused), 201
+
+    return once(make)
+
+
+@bp.delete("/claims/<int:claim_id>/files/<int:file_id>")
+@writes
+@spec.validate(resp=Response(HTTP_204=None, **_ERRORS, HTTP_404=schemas.Problem, HTTP_409=schemas.Problem),
+               tags=["files"])
+def delete_file(claim_id, file_id):
+    """Remove a file
+
+    Removes one of the claim's files while its files may be changed (see Add files); the
+    stored file goes once this is done. Another status is 409 `action_not_allowed`."""
+    require(current_user, Permission.FILE_CLAIMS)
+    try:
+        files.remove_file(current_user, claim_id, file_id)
+    except ClaimError as error:
+        raise ApiProblem(409, "action_not_allowed", detail=str(error.message)) from None
+    db.session.commit()
+    return "", 204
+
+
 # Checks --------------------------------------------------------------------------------------
 
 
