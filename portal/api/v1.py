@@ -26,7 +26,7 @@ from portal.claims import actions, comments, lifecycle
 from portal.claims.files import service as files
 from portal.claims.listing import claims as listing
 from portal.claims.wizard import drafts
-from portal.claims.errors import ClaimChanged, ClaimError, DuplicateClaim, FilesRefused, StepInvalid
+from portal.claims.errors import ClaimChanged, ClaimError, DuplicateClaim, StepInvalid
 from portal.claims.loader import PAGE_OPTIONS, ClaimNotFound, load, visible_claim
 from portal.extensions import csrf, db, login_manager
 from portal.request_guard import unreadable
@@ -109,6 +109,13 @@ def authenticate():
         raise ApiProblem(403, "permission_denied")
     if not ratelimit.allow("API_RATE_LIMIT", token.lookup_id):
         raise ApiProblem(429, "rate_limited", headers={"Retry-After": "60"})
+
+
+def sent():
+    """The JSON body SpecTree validated. A body sent as a form is not read as JSON: 415."""
+    if request.context.json is None:
+        raise ApiProblem(415, "json_expected")
+    return request.context.json
 
 
 def writes(view):
@@ -211,13 +218,14 @@ def create_claim():
     A new draft from any subset of the wizard's answers, by the wizard's field names; every
     step is checked as the wizard checks it, with its reason codes and messages."""
     require(current_user, Permission.FILE_CLAIMS)
+    answers = sent()
 
     def make():
         try:
             claim = drafts.start_draft(current_user)
         except drafts.TooManyDrafts as error:
             raise ApiProblem(429, "too_many_drafts", detail=str(error.message)) from None
-        return present.fill_draft(current_user, claim, request.context.json, utcnow().date()), 201
+        return present.fill_draft(current_user, claim, answers, utcnow().date()), 201
 
     return once(make)
 
@@ -234,7 +242,7 @@ def update_claim(claim_id):
         claim = drafts.draft_for(current_user, claim_id, for_update=True)
     except ClaimError as error:
         raise ApiProblem(409, "not_a_draft", detail=str(error.message)) from None
-    result = present.fill_draft(current_user, claim, request.context.json, utcnow().date())
+    result = present.fill_draft(current_user, claim, sent(), utcnow().date())
     db.session.commit()
     return result
 
@@ -273,12 +281,13 @@ def post_comment(claim_id):
 
     Adds a comment to the thread (201), as the claim's page does."""
     require(current_user, Permission.COMMENT)
+    text = sent().body
 
     def make():
         claim = visible_claim(current_user, claim_id, for_update=True)
         try:
             # The key is also the comment's one-time key, as the page's form sends one.
-            item, _added = comments.post_once(current_user, claim, request.context.json.body,
+            item, _added = comments.post_once(current_user, claim, text,
                                               nonce=request.headers.get(idempotency.HEADER))
         except ClaimError as error:
             raise ApiProblem(422, "comment_refused", detail=str(error.message)) from None
@@ -308,11 +317,12 @@ def submit_claim(claim_id):
     customer, product and activity is refused (409 `duplicate_claim`). A claim already submitted
     is 409 `not_a_draft`. Answers the submitted claim."""
     require(current_user, Permission.SUBMIT_CLAIMS)
+    attested = sent().attest
 
     def make():
         try:
             drafts.draft_for(current_user, claim_id)
-            claim = drafts.submit(current_user, claim_id, attested=request.context.json.attest)
+            claim = drafts.submit(current_user, claim_id, attested=attested)
         except StepInvalid as error:
             if error.step == "review":
                 raise ApiProblem(422, "attestation_required", detail=str(error.message)) from None
@@ -338,8 +348,6 @@ def _partner_action(claim_id, action, permission, do):
             raise ApiProblem(409, "action_not_allowed")
         try:
             do()
-        except FilesRefused:
-            raise
         except ClaimChanged:
             raise
         except ClaimError as error:
@@ -373,7 +381,7 @@ def dispute_claim(claim_id):
     uploaded since the rejection (POST /claims/{id}/files), or both (422 `action_refused`
     with neither). Otherwise 409 `action_not_allowed`."""
     return _partner_action(claim_id, "dispute", Permission.DISPUTE_CLAIMS,
-                           lambda: actions.dispute(current_user, claim_id, request.context.json.justification))
+                           lambda: actions.dispute(current_user, claim_id, sent().justification))
 
 
 @bp.post("/claims/<int:claim_id>/reply")
@@ -387,7 +395,7 @@ def reply_to_claim(claim_id):
     the files endpoints as needed, then reply; the claim goes back to review, as its page's
     Resubmit does. Otherwise 409 `action_not_allowed`."""
     return _partner_action(claim_id, "resubmit", Permission.EDIT_CLAIMS,
-                           lambda: actions.resubmit(current_user, claim_id, request.context.json.reply))
+                           lambda: actions.resubmit(current_user, claim_id, sent().reply))
 
 
 # Files ---------------------------------------------------------------------------------------
@@ -463,7 +471,7 @@ def check_customer():
     domain one of its domains? Each message and reason code is the wizard's. Look-ups count
     against the same per-user limit as the wizard's."""
     require(current_user, Permission.FILE_CLAIMS)
-    return once(lambda: (present.check_customer(current_user, request.context.json, utcnow().date()), 200))
+    return once(lambda: (present.check_customer(current_user, sent(), utcnow().date()), 200))
 
 
 @bp.post("/checks/subscription")
@@ -476,7 +484,7 @@ def check_subscription():
     draft: on the customer's tenant, bought through Volume Licensing or Web-Direct, active or in
     grace. Each message and reason code is the wizard's."""
     require(current_user, Permission.FILE_CLAIMS)
-    return once(lambda: (present.check_subscription(current_user, request.context.json, utcnow().date()), 200))
+    return once(lambda: (present.check_subscription(current_user, sent(), utcnow().date()), 200))
 
 
 # The description -----------------------------------------------------------------------------

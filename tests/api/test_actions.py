@@ -196,3 +196,14 @@ def test_a_retried_withdraw_with_its_key_answers_the_first_response(demo):
     assert again.headers["Idempotent-Replayed"] == "true"
     without_key = client.post(url, headers=bearer(token_for(demo, GINA, scope="read_write")))
     assert_problem(without_key, 409, "action_not_allowed")
+
+
+def test_a_form_sent_where_json_is_expected_is_415_not_an_error_page(demo):
+    claim_id = _draft(demo)
+    for url in ("/api/v1/claims", f"/api/v1/claims/{claim_id}", f"/api/v1/claims/{claim_id}/submit",
+                f"/api/v1/claims/{claim_id}/comments", "/api/v1/checks/customer", "/api/v1/checks/subscription"):
+        method = "patch" if url.endswith(str(claim_id)) else "post"
+        response = getattr(demo.test_client(), method)(url, data={"attest": "y"},
+                                                        headers=bearer(token_for(demo, GINA, scope="read_write")))
+        assert_problem(response, 415, "json_expected")
+    assert _status(demo, claim_id) == "draft"
