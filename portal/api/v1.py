@@ -274,24 +274,26 @@ def list_comments(claim_id):
 @bp.post("/claims/<int:claim_id>/comments")
 @writes
 @spec.validate(json=schemas.CommentIn, tags=["claims"],
-               resp=Response(HTTP_201=schemas.CommentOut, **_ERRORS, HTTP_404=schemas.Problem, HTTP_422=schemas.Problem))
+               resp=Response(HTTP_201=schemas.CommentOut, HTTP_200=schemas.CommentOut, **_ERRORS,
+                             HTTP_404=schemas.Problem, HTTP_422=schemas.Problem))
 @idempotent
 def post_comment(claim_id):
     """Comment on a claim
 
-    Adds a comment to the thread (201), as the claim's page does."""
+    Adds a comment to the thread (201), as the claim's page does. The key is also the comment's
+    one-time key, as the page's form sends one: after 24 hours, the same key answers the comment
+    it added (200) and adds nothing."""
     require(current_user, Permission.COMMENT)
     text = sent().body
 
     def make():
         claim = visible_claim(current_user, claim_id, for_update=True)
         try:
-            # The key is also the comment's one-time key, as the page's form sends one.
-            item, _added = comments.post_once(current_user, claim, text,
+            item, added = comments.post_once(current_user, claim, text,
                                               nonce=request.headers.get(idempotency.HEADER))
         except ClaimError as error:
             raise ApiProblem(422, "comment_refused", detail=str(error.message)) from None
-        return present.comment(item), 201
+        return present.comment(item), 201 if added else 200
 
     return once(make)
 
