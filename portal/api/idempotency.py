@@ -4,7 +4,8 @@ The key is reserved (a row, unique per user and key) in the request's own transa
 anything is made; the answer is stored on it before the commit. A repeat with the same key and
 the same request gets the stored answer; with another request, a 422. Two at once: the second
 insert waits on the unique index until the first commits (PostgreSQL), then finds its answer.
-Keys are kept 24 hours; an older one is forgotten when the key is used again.
+Keys are kept 24 hours: an older one is forgotten when the key is used again, and the
+periodic sweep (``portal.claims.tasks``) deletes them all (``purge``).
 """
 from __future__ import annotations
 
@@ -38,7 +39,35 @@ class Reservation:
 
 
 def _fingerprint() -> str:
-    return hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])).hexdigest()
+    """The request's method, path and body. A multipart body is taken by its fields and each
+    file's name and content, not its bytes: a client's retry draws a new boundary."""
+    digest = hashlib.sha256(b"\n".join([request.method.encode(), request.path.encode()]))
+    if request.mimetype == "multipart/form-data":
+        for name, value in sorted(request.form.items(multi=True)):
+            digest.update(b"\nfield\0" + name.encode() + b"\0" + value.encode("utf-8", "surrogatepass"))
+        for name, upload in request.files.items(multi=True):
+            content = hashlib.sha256()
+            for chunk in iter(lambda: upload.stream.read(1 << 16), b""):
+                content.update(chunk)
+            upload.stream.seek(0)
+            digest.update(b"\nfile\0" + name.encode() + b"\0" + (upload.filename or "").encode("utf-8", "surrogatepass")
+                          + b"\0" + content.digest())
+    else:
+        digest.update(b"\n" + request.get_data())
+    return digest.hexdigest()
+
+
+def purge(now=None, batch: int = 5000) -> int:
+    """Delete the keys older than 24 hours (by the created_at index, a batch at a time); how many."""
+    cutoff = (now or utcnow()) - KEPT
+    total = 0
+    while True:
+        ids = list(db.session.scalars(select(IdempotencyKey.id).where(IdempotencyKey.created_at <= cutoff).limit(batch)))
+        if not ids:
+            return total
+        db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
+        db.session.commit()
+        total += len(ids)
 
 
 def _existing(user_id: int, key: str, fingerprint: str) -> Reservation | None:

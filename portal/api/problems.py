@@ -49,6 +49,16 @@ DETAILS = {
                                  "a new request."),
     "too_many_drafts": _l("Too many claims in progress or started recently."),
     "not_a_draft": _l("This claim is no longer a draft."),
+    "claim_changed": _l("This claim changed while you were acting. Nothing you sent was saved: read the claim "
+                        "again and decide."),
+    "action_not_allowed": _l("The claim's status doesn't allow this now. The claim's “actions” say what you may do."),
+    "action_refused": _l("The action was refused."),
+    "step_invalid": _l("Some answers need attention before the claim can be submitted."),
+    "attestation_required": _l("Confirm the attestation to submit the claim."),
+    "duplicate_claim": _l("Your organization already has an open claim for this customer, product and activity."),
+    "files_refused": _l("No file was added: see “errors” for why each was refused."),
+    "json_expected": _l("Send the request body as JSON, with “Content-Type: application/json”."),
+    "files_missing": _l("Send the files as multipart/form-data, one part named “files” each."),
     "rate_limited": _l("Too many requests with this token in a short time. Wait a minute and try again."),
     "unavailable": _l("The portal can't answer right now. Try again in a minute."),
     "server_error": _l("Something went wrong on our side. What you sent may or may not have been saved: check "
@@ -57,7 +67,7 @@ DETAILS = {
 
 #: The code an HTTP error answers with when nothing more precise was raised.
 STATUS_CODES = {400: "bad_request", 401: "token_missing", 403: "permission_denied", 404: "not_found",
-                405: "method_not_allowed", 413: "too_large", 422: "invalid_request", 429: "rate_limited",
+                405: "method_not_allowed", 413: "too_large", 415: "json_expected", 422: "invalid_request", 429: "rate_limited",
                 500: "server_error", 503: "unavailable"}
 
 

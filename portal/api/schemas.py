@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from spectree.model_adapter.pydantic_adapter import BaseFile
 
 from portal.claims.base import Activity, ClaimStatus
 from portal.claims.listing.claims import SORTS
@@ -220,3 +221,58 @@ class SubscriptionCheck(_Strict):
 class CheckResult(BaseModel):
     valid: bool
     errors: list[FieldProblem]
+
+
+# What partners do to a claim -------------------------------------------------------------
+
+
+class SubmitIn(_Strict):
+    """The wizard's Review step: submitting needs the attestation."""
+
+    attest: bool = Field(False, description="You confirm that the claim is accurate and that the customer agreed "
+                                            "to it (the wizard's attestation). Without it, a 422.")
+
+
+class DisputeIn(_Strict):
+    """A rejection disputed once, within 30 days: a justification, or new proof of execution
+    uploaded since the rejection (POST /claims/{id}/files), or both."""
+
+    justification: str | None = Field(None, max_length=20000)
+
+
+class ReplyIn(_Strict):
+    """The answer to a reviewer's request for information: the claim goes back to review."""
+
+    reply: str | None = Field(None, max_length=20000, description="Added to the thread as your reply.")
+
+
+class FileOut(BaseModel):
+    id: int
+    filename: str = Field(description="The name it came with, with the extension of what it holds.")
+    kind: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class FileRefused(BaseModel):
+    filename: str
+    reason: str = Field(description="Why it was not added, in the Accept-Language language.")
+
+
+class FilesResult(BaseModel):
+    added: list[FileOut]
+    refused: list[FileRefused] = Field(description="Each file refused by the content checks or limits, and why.")
+
+
+class FilesIn(BaseModel):
+    """multipart/form-data: one or more parts named ``files``, each a file of proof of execution."""
+
+    files: list[BaseFile] = Field(description="The files, one part each; their content decides their type "
+                                              "(PDF, image, email, Office document, ZIP of these).")
+
+    @field_validator("files", mode="before")
+    @classmethod
+    def _one_or_more(cls, value):
+        return value if isinstance(value, list) else [value]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from portal import jobs
+from portal.api import idempotency
 from portal.claims import lifecycle
 
 log = logging.getLogger(__name__)
@@ -14,10 +15,14 @@ SCHEDULE = jobs.crontab(minute="*/5")
 
 @jobs.periodic_task(SCHEDULE)
 def sweep_deadlines() -> int:
-    """Apply the passed deadlines. One sweep at a time across workers (a second one would only
-    skip the claims the first has locked); the lock expires on its own if a worker dies."""
+    """Apply the passed deadlines, and forget the API's Idempotency-Keys older than 24 hours.
+    One sweep at a time across workers (a second one would only skip the claims the first has
+    locked); the lock expires on its own if a worker dies."""
     with jobs.exclusive("claims-sweep", ttl=900):
         count = lifecycle.sweep()
+        forgotten = idempotency.purge()
     if count:
         log.info("deadline sweep: %s claim(s) moved on", count)
+    if forgotten:
+        log.info("deadline sweep: %s idempotency key(s) older than 24 hours forgotten", forgotten)
     return count

@@ -167,8 +167,11 @@ def test_a_comment_with_an_idempotency_key_is_added_once(demo, make_fabrikam_cla
     client, headers = demo.test_client(), bearer(token_for(demo, GINA, scope="read_write"), **{"Idempotency-Key": "crm-42"})
     first = client.post(f"/api/v1/claims/{claim_id}/comments", json={"body": "Signed PoE attached."}, headers=headers)
     again = client.post(f"/api/v1/claims/{claim_id}/comments", json={"body": "Signed PoE attached."}, headers=headers)
-    assert (first.status_code, again.status_code) == (201, 200)
-    assert first.get_json()["id"] == again.get_json()["id"]
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    # The same key with another body is refused, not answered with the first comment.
+    assert_problem(client.post(f"/api/v1/claims/{claim_id}/comments", json={"body": "Another text."}, headers=headers),
+                   422, "idempotency_key_reused")
     with demo.app_context():
         assert db.session.scalar(select(func.count()).select_from(Comment).where(Comment.claim_id == claim_id)) == 1
     assert_problem(client.post(f"/api/v1/claims/{claim_id}/comments", json={"body": "x"},
