@@ -93,6 +93,10 @@ def portal_app(tmp_path_factory, demo_data):
             "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
             "UPLOAD_FOLDER": str(tmp / "uploads"),
             "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
+            # The pages' pauses, shortened: a field is checked 150 ms after the last keystroke
+            # (600 ms for people), a claim's page asks for new comments every 500 ms (5 s).
+            "CHECK_DELAY_MS": 150,
+            "COMMENT_POLL_MS": 500,
         }
     )
     with app.app_context():
@@ -151,14 +155,37 @@ def page(page):
     assert not problems, "\n".join(problems)
 
 
-def sign_in(page, email: str, password: str) -> None:
-    """Through the real form, as a person would; returns once the answer page has loaded,
-    so the session cookie is set before the test goes anywhere else."""
+#: The cookies (the session's) the sign-in form gave each person in this worker, by (email,
+#: password): a later test that isn't about signing in starts from them, like a browser
+#: reopened with its stored state, instead of filling the form again.
+_SESSIONS: dict[tuple[str, str], list[dict]] = {}
+
+
+def sign_in(page, email: str, password: str, *, through_form: bool = False) -> None:
+    """Signs ``page``'s browser context in; returns once the home page (the form's answer) has
+    loaded, so the session cookie is set before the test goes anywhere else.
+
+    Through the real form, as a person would, the first time for each person (and always with
+    ``through_form``, for the tests about signing in); after that with the session cookie the
+    form gave, unless that session has ended since (a sign-out ends every session of the
+    person): then the home page sends the browser to the form, and it is filled again."""
+    from urllib.parse import urlsplit
+
+    cookies = None if through_form else _SESSIONS.get((email, password))
+    if cookies:
+        page.context.add_cookies(cookies)
+        page.goto("/")
+        if urlsplit(page.url).path != "/login":
+            return
+        _SESSIONS.pop((email, password), None)
     page.goto("/login")
+    before = {(c["name"], c["value"]) for c in page.context.cookies()}
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+    if urlsplit(page.url).path != "/login":
+        _SESSIONS[(email, password)] = [c for c in page.context.cookies() if (c["name"], c["value"]) not in before]
 
 
 def no_script_page(new_context, login):
