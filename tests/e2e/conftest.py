@@ -86,6 +86,9 @@ def portal_app(tmp_path_factory, demo_data):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.db'}",
             "WTF_CSRF_ENABLED": True,
             "RATELIMIT_ENABLED": False,
+            # One demo person starts many drafts a minute here, faster now that sign-in is
+            # reused: the limit (tested in tests/claims/wizard/test_draft_limits.py) counts, but does not get in the way.
+            "DRAFT_RATE_LIMIT": "1000 per minute",
             "RATELIMIT_STORAGE_URI": "memory://",
             "SECRET_KEY": "e2e-secret",
             "SESSION_COOKIE_SECURE": False,
