@@ -87,7 +87,7 @@ def portal_app(tmp_path_factory, demo_data):
             "WTF_CSRF_ENABLED": True,
             "RATELIMIT_ENABLED": False,
             # One demo person starts many drafts a minute here, faster now that sign-in is
-            # reused: the limit (tested in tests/claims/wizard/test_draft_limits.py) counts, but does not get in the way.
+            # reused: the limit (tests/claims/wizard/test_draft_limits.py) counts, never stops it.
             "DRAFT_RATE_LIMIT": "1000 per minute",
             "RATELIMIT_STORAGE_URI": "memory://",
             "SECRET_KEY": "e2e-secret",
