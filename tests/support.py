@@ -164,7 +164,8 @@ class Rendezvous:
             if not running or self._blocked(executing, written):
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"the other attempts neither got here nor were blocked on a lock in {self.timeout} s")
+                raise AssertionError(
+                    f"the other attempts neither got here nor were blocked on a lock in {self.timeout} s")
             with self._changed:
                 self._changed.wait(0.005)
 
