@@ -213,5 +213,10 @@ def load(instance_path: str) -> dict:
         "PROXY_FIX_X_HOST": _proxies("PROXY_FIX_X_HOST"),
         "READYZ_TIMEOUT_SECONDS": float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2")),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO").upper(),
+        # Pauses the pages take (milliseconds): how long after the last keystroke a wizard field
+        # is checked, and how often a claim's page asks for new comments. The browser tests set
+        # them low; nothing else changes.
+        "CHECK_DELAY_MS": int(os.environ.get("CHECK_DELAY_MS", "600")),
+        "COMMENT_POLL_MS": int(os.environ.get("COMMENT_POLL_MS", "5000")),
         **_jobs(production, redis_url),
     }

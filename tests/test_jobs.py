@@ -75,8 +75,12 @@ def test_the_sweep_lock_works_on_this_redis_and_expires_on_its_own(redis_jobs, a
                 pass
     with jobs.exclusive("test-sweep", ttl=1):  # released at the end of the block
         pass
-    with jobs.exclusive("test-sweep", ttl=1):
-        time.sleep(1.2)  # its holder "died": the lock lapses by itself
+    with jobs.exclusive("test-sweep", ttl=0.1):  # redis-py takes fractions of a second
+        # its holder "died": the lock lapses by itself (waited for, a failure after 10 s)
+        deadline = time.monotonic() + 10
+        while jobs.huey.storage.conn.exists(f"{jobs.huey.name}.exclusive.test-sweep"):
+            assert time.monotonic() < deadline, "the lock never lapsed"
+            time.sleep(0.01)
         with jobs.exclusive("test-sweep", ttl=1):
             pass
 

@@ -1,11 +1,12 @@
 """Two global admins removing each other at the same moment leave one global admin.
 
 Each thread has its own app context, hence its own session and database connection, like two
-requests served at once. Both threads start the service call together; then each waits (for a
-short while) for the other before committing. Where nothing serializes the two changes, both
-have read "two active global admins" by then, so the race is lost every time, not by luck.
-Where the organization lock works, the second thread is still waiting for it, the first commits
-after the short wait, and the second then sees one admin left and is refused.
+requests served at once. Both threads start the service call together; then each waits for the
+other before committing (``tests.support.Rendezvous``): until it has got as far, or is blocked on
+the database's lock. Where nothing serializes the two changes, both have read "two active global
+admins" by then, so the race is lost every time, not by luck. Where the organization lock works,
+the second thread is waiting for it when the first commits, and then sees one admin left and is
+refused.
 """
 from __future__ import annotations
 
@@ -20,11 +21,10 @@ from portal.accounts.models import User
 from portal.accounts.permissions import PermissionDenied
 from portal.extensions import db
 from tests import factories
+from tests.support import Rendezvous
 
 # Threads on connections of their own: commits must be real.
 pytestmark = pytest.mark.real_commits
-
-RENDEZVOUS_SECONDS = 1.0
 
 
 def _demote(actor, target_id):
@@ -35,16 +35,14 @@ def _deactivate(actor, target_id):
     return services.set_active(actor, target_id, False)
 
 
-def _attempt(app, change, actor_id, target_id, start, before_commit, outcomes):
+def _attempt(app, change, actor_id, target_id, start, rendezvous, outcomes):
     with app.app_context():
+        rendezvous.join()
         try:
             actor = db.session.get(User, actor_id)
             start.wait()
             change(actor, target_id)
-            try:
-                before_commit.wait(RENDEZVOUS_SECONDS)
-            except threading.BrokenBarrierError:
-                pass  # the other thread is held by the lock (or already refused)
+            rendezvous.wait()
             db.session.commit()
             outcomes[actor_id] = "changed"
         except PermissionDenied:
@@ -60,6 +58,7 @@ def _attempt(app, change, actor_id, target_id, start, before_commit, outcomes):
         except BaseException as error:  # noqa: BLE001  (reported by the test, not swallowed)
             outcomes[actor_id] = f"crashed: {error!r}"
         finally:
+            rendezvous.leave()
             db.session.remove()
 
 
@@ -78,16 +77,16 @@ def test_two_admins_removing_each_other_at_once_leave_one(any_app, a_does, b_doe
         db.session.commit()
 
     start = threading.Barrier(2, timeout=10)
-    before_commit = threading.Barrier(2)
     outcomes: dict[int, str] = {}
-    threads = [
-        threading.Thread(target=_attempt, args=(app, a_does, a_id, b_id, start, before_commit, outcomes)),
-        threading.Thread(target=_attempt, args=(app, b_does, b_id, a_id, start, before_commit, outcomes)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    with Rendezvous(app) as rendezvous:
+        threads = [
+            threading.Thread(target=_attempt, args=(app, a_does, a_id, b_id, start, rendezvous, outcomes)),
+            threading.Thread(target=_attempt, args=(app, b_does, b_id, a_id, start, rendezvous, outcomes)),
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
 
     assert not [o for o in outcomes.values() if o.startswith("crashed")], outcomes

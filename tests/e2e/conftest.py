@@ -86,6 +86,9 @@ def portal_app(tmp_path_factory, demo_data):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'e2e.db'}",
             "WTF_CSRF_ENABLED": True,
             "RATELIMIT_ENABLED": False,
+            # One demo person starts many drafts a minute here, faster now that sign-in is
+            # reused: the limit (tests/claims/wizard/test_draft_limits.py) counts, never stops it.
+            "DRAFT_RATE_LIMIT": "1000 per minute",
             "RATELIMIT_STORAGE_URI": "memory://",
             "SECRET_KEY": "e2e-secret",
             "SESSION_COOKIE_SECURE": False,
@@ -93,6 +96,10 @@ def portal_app(tmp_path_factory, demo_data):
             "MAIL_OUTBOX_DIR": str(tmp / "outbox"),
             "UPLOAD_FOLDER": str(tmp / "uploads"),
             "PASSWORD_HASH_METHOD": TEST_PASSWORD_HASH,
+            # A claim's page asks for new comments every 500 ms (5 s for people). The inline
+            # check's delay (CHECK_DELAY_MS) stays 600 ms: two tests type and leave the page
+            # before it runs out, which a shorter one doesn't leave time for on a loaded machine.
+            "COMMENT_POLL_MS": 500,
         }
     )
     with app.app_context():
@@ -151,14 +158,37 @@ def page(page):
     assert not problems, "\n".join(problems)
 
 
-def sign_in(page, email: str, password: str) -> None:
-    """Through the real form, as a person would; returns once the answer page has loaded,
-    so the session cookie is set before the test goes anywhere else."""
+#: The cookies (the session's) the sign-in form gave each person in this worker, by (email,
+#: password): a later test that isn't about signing in starts from them, like a browser
+#: reopened with its stored state, instead of filling the form again.
+_SESSIONS: dict[tuple[str, str], list[dict]] = {}
+
+
+def sign_in(page, email: str, password: str, *, through_form: bool = False) -> None:
+    """Signs ``page``'s browser context in; returns once the home page (the form's answer) has
+    loaded, so the session cookie is set before the test goes anywhere else.
+
+    Through the real form, as a person would, the first time for each person (and always with
+    ``through_form``, for the tests about signing in); after that with the session cookie the
+    form gave, unless that session has ended since (a sign-out ends every session of the
+    person): then the home page sends the browser to the form, and it is filled again."""
+    from urllib.parse import urlsplit
+
+    cookies = None if through_form else _SESSIONS.get((email, password))
+    if cookies:
+        page.context.add_cookies(cookies)
+        page.goto("/")
+        if urlsplit(page.url).path != "/login":
+            return
+        _SESSIONS.pop((email, password), None)
     page.goto("/login")
+    before = {(c["name"], c["value"]) for c in page.context.cookies()}
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
+    if urlsplit(page.url).path != "/login":
+        _SESSIONS[(email, password)] = [c for c in page.context.cookies() if (c["name"], c["value"]) not in before]
 
 
 def no_script_page(new_context, login):

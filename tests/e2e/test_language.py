@@ -44,7 +44,7 @@ def test_language_chosen_before_sign_in_is_kept_after_it(page, make_login, frenc
 
 def test_signed_in_user_switches_to_french_on_any_page_and_stays_there(page, make_login, french):
     login = make_login("global_admin")
-    sign_in(page, login.email, login.password)
+    sign_in(page, login.email, login.password, through_form=True)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Users", exact=True).click()
     page.get_by_role("button", name="Français").click()
     expect_language(page, "fr")

@@ -14,7 +14,7 @@ def test_login_page_has_no_accessibility_violation(page):
 
 def test_partner_signs_in_to_the_home_page(page, demo):
     login = demo.login("global_admin")
-    sign_in(page, login.email, login.password)
+    sign_in(page, login.email, login.password, through_form=True)
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Customer associations")
     expect(page.locator(".whoami")).to_contain_text(login.name)
@@ -22,7 +22,7 @@ def test_partner_signs_in_to_the_home_page(page, demo):
 
 def test_reviewer_signs_in_to_the_review_queue(page, demo):
     login = demo.login(reviewer=True)
-    sign_in(page, login.email, login.password)
+    sign_in(page, login.email, login.password, through_form=True)
     expect(page).to_have_url(re.compile(r"/review/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Review queue")
     assert_no_axe_violations(page)
@@ -30,7 +30,7 @@ def test_reviewer_signs_in_to_the_review_queue(page, demo):
 
 def test_wrong_password_is_refused_with_one_message(page, demo):
     login = demo.login("global_admin")
-    sign_in(page, login.email, "not-the-password")
+    sign_in(page, login.email, "not-the-password", through_form=True)
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
     expect(page.get_by_label("Email")).to_have_value(login.email)
@@ -52,7 +52,7 @@ def test_empty_form_focuses_the_error_summary_that_links_to_each_field(page):
 
 def test_sign_out_returns_to_the_login_page(page, demo):
     login = demo.login("billing_admin")
-    sign_in(page, login.email, login.password)
+    sign_in(page, login.email, login.password, through_form=True)
     sign_out(page)
     expect(page).to_have_url(re.compile(r"/login$"))
     expect(page.get_by_role("status")).to_have_text("You are signed out.")
@@ -66,6 +66,6 @@ def test_error_states_have_no_accessibility_violation_in_dark_mode(page, demo):
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator(".error-summary")).to_be_visible()
     assert_no_axe_violations(page)
-    sign_in(page, demo.login("billing_admin").email, "not-the-password")
+    sign_in(page, demo.login("billing_admin").email, "not-the-password", through_form=True)
     expect(page.get_by_role("alert")).to_be_visible()
     assert_no_axe_violations(page)

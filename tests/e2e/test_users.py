@@ -56,7 +56,7 @@ def test_admin_adds_a_user_who_can_then_sign_in(page, demo):
     expect(row.get_by_role("cell", name="Active", exact=True)).to_be_visible()
 
     sign_out(page)
-    sign_in(page, email, password)
+    sign_in(page, email, password, through_form=True)
     expect(page.get_by_role("heading", level=1)).to_have_text("Customer associations")
     expect(page.locator(".whoami")).to_contain_text(name)
     nav = page.get_by_role("navigation", name="Main")

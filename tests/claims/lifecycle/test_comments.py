@@ -81,7 +81,7 @@ def test_the_claim_page_polls_from_its_last_comment(demo, claim_id):
     client = sign_in(demo, GINA)
     page = client.get(f"/claims/{claim_id}").get_data(as_text=True)
     assert poller_cursor(page) == 0
-    assert 'hx-trigger="every 5s, comments-changed from:body"' in page  # new comments within 10 seconds
+    assert 'hx-trigger="every 5000ms, comments-changed from:body"' in page  # new comments within 10 seconds
 
     post(client, claim_id, "First.")
     page = client.get(f"/claims/{claim_id}").get_data(as_text=True)

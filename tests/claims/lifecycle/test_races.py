@@ -2,10 +2,11 @@
 
 Each attempt runs in a thread with an app context (hence a session and a connection) of its
 own, like a request served at the same time as the others, and commits for real. The attempts
-start together; each then waits a short while for the others before committing. Where nothing
-serialises them, every attempt has read the claim as it was by then, so the race is lost every
-time, not by luck. Where the lock works, the later ones are still waiting for it when the first
-commits after the short wait, and then see what it wrote.
+start together; each then waits for the others before committing (``tests.support.Rendezvous``):
+until they have got as far, or are blocked on the database's lock. Where nothing serialises
+them, every attempt has read the claim as it was by then, so the race is lost every time, not
+by luck. Where the lock works, the later ones are waiting for it when the first commits, and
+then see what it wrote.
 """
 from __future__ import annotations
 
@@ -36,44 +37,41 @@ from tests.claims.lifecycle.conftest import (
     valid_steps,
     words,
 )
-from tests.support import Statements, sign_in
+from tests.support import Rendezvous, Statements, sign_in
 
 pytestmark = pytest.mark.real_commits
-
-RENDEZVOUS_SECONDS = 1.0
 
 
 def race(app, attempts):
     """Run each ``(email, do)`` in its own thread and session, all released at once; each
-    waits (a short while) for the others before committing, or rolls back what it raised.
+    waits for the others (``Rendezvous``) before committing, or rolls back what it raised.
     Returns what each ended with: "done" or the exception."""
     start = threading.Barrier(len(attempts), timeout=30)
-    before_commit = threading.Barrier(len(attempts))
     outcomes = [None] * len(attempts)
 
     def attempt(index, email, do):
         with app.test_request_context():
+            rendezvous.join()
             try:
                 user = person(email)
                 start.wait()
                 do(user)
-                try:
-                    before_commit.wait(RENDEZVOUS_SECONDS)
-                except threading.BrokenBarrierError:
-                    pass  # the others are held by the lock (or already refused)
+                rendezvous.wait()
                 db.session.commit()
                 outcomes[index] = "done"
             except Exception as error:  # noqa: BLE001  (every outcome is reported and checked)
                 db.session.rollback()
                 outcomes[index] = error
             finally:
+                rendezvous.leave()
                 db.session.remove()
 
     threads = [threading.Thread(target=attempt, args=(i, email, do)) for i, (email, do) in enumerate(attempts)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with Rendezvous(app) as rendezvous:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     return outcomes
 
