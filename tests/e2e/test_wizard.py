@@ -971,6 +971,10 @@ def test_arbitration_is_announced_at_step_2_without_naming_the_other_partner(pag
     notice = page.locator("#product-resolved")
     expect(notice).to_have_attribute("role", "status")
     page.get_by_label("Business Applications (Dynamics 365)").check()
+    # The area's product list arrives by htmx and replaces the select: choose once it is there.
+    expect(page.get_by_label("Product or workload").locator("option")).to_have_text(
+        ["Choose…", "Dynamics 365 Customer Service", "Dynamics 365 Field Service", "Dynamics 365 Sales"])
+    expect_settled(page)
     page.get_by_label("Product or workload").select_option(label="Dynamics 365 Sales")
     expect(notice).to_contain_text("Another partner is associated with this product: your claim will go to arbitration.")
     expect(notice).to_contain_text("Channel Volume Licensing")
