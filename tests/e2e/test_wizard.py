@@ -1024,6 +1024,7 @@ def test_what_the_ids_resolved_to_is_said_beside_them_in_english_and_french(page
         page.locator("#solution_area-0").check()
         subscription = page.locator("#subscription_id")
         expect(subscription).to_be_visible()
+        expect_settled(page)  # the area's product list arrives by htmx: type once it is in
         retype(page, subscription, NORTHWIND_FINANCE_EXPIRED)
         expect(page.locator("#subscription_id-error")).to_contain_text(newer)
         expect(page.locator("#subscription_id-error")).to_contain_text(NORTHWIND_FINANCE_ACTIVE)
